@@ -1,0 +1,18 @@
+/**
+ * @file The `F` namespace: functional forms, named as in `torch.nn.functional` (camelCase).
+ * `F.crossEntropy` and the other losses arrive with the nn module.
+ */
+import type { Tensor } from './tensor.ts'
+import { floatUnary } from './ops/elementwise.ts'
+
+export { gelu, leakyRelu, elu, softplus, clamp, where } from './ops/elementwise.ts'
+export { softmax, logSoftmax } from './ops/softmax.ts'
+export { logsumexp } from './ops/reduce.ts'
+export { matmul } from './ops/matmul.ts'
+export { pad, cat, gather, scatter, scatterAdd, indexSelect, indexAdd, flip } from './ops/indexing.ts'
+export { linear, dropout, maskedFill, stack, split, chunk, tril, triu, roll, repeat, norm, narrow, select } from './functional.ts'
+
+export const relu = (x: Tensor): Tensor => x.relu()
+export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x)
+export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x)
+export const silu = (x: Tensor): Tensor => floatUnary('silu', x)

@@ -1,0 +1,29 @@
+/**
+ * @file tessera's public API. A PyTorch user should feel at home:
+ *   import { tensor, randn, F, noGrad } from 'tessera'
+ *   const w = randn([3, 2]).requiresGrad_()
+ *   tensor([[1, 2, 3]]).matmul(w).relu().sum().backward()
+ */
+export { Tensor, Storage } from './tensor.ts'
+export { TesseraError } from './errors.ts'
+export type { DType, TypedArray } from './dtype.ts'
+export { promoteTypes, resultType, isFloating } from './dtype.ts'
+export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './rng.ts'
+export {
+  tensor, fromTypedArray, zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint,
+  zerosLike, onesLike, fullLike, randLike, randnLike, type TensorOptions, type RandomOptions, type NestedArray,
+} from './creation.ts'
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, type BackwardOptions, type TensorHook } from './autograd.ts'
+export { gradcheck, gradcheckReport, type GradcheckOptions, type GradcheckResult } from './gradcheck.ts'
+export { customOp, type CustomFunction } from './custom.ts'
+export {
+  add, sub, mul, div, pow, maximum, minimum, where, neg, clamp, gelu, leakyRelu, elu, softplus,
+  logicalAnd, logicalOr, logicalXor, logicalNot,
+} from './ops/elementwise.ts'
+export { sum, mean, prod, amax, amin, logsumexp, cumsum } from './ops/reduce.ts'
+export { matmul } from './ops/matmul.ts'
+export { softmax, logSoftmax } from './ops/softmax.ts'
+export { cat, gather, scatter, scatterAdd, indexSelect, indexAdd, pad, flip } from './ops/indexing.ts'
+export { stack, split, chunk, tril, triu, roll, repeat, linear, dropout, narrow, select, squeeze, unsqueeze, flatten } from './functional.ts'
+export { kernels, type KernelTable } from './kernels/registry.ts'
+export * as F from './F.ts'
