@@ -118,7 +118,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
   const step = steps > 1 ? (end - start) / (steps - 1) : 0
   // Fill from both ends, as PyTorch does, so that the last value is exactly `end`.
   const half = Math.floor(steps / 2)
-  for (let i = 0; i < steps; i++) out.storage[i] = i < half ? start + step * i : end - step * (steps - 1 - i)
+  for (let i = 0; i < steps; i++) out.storage[i] = i < half || steps === 1 ? start + step * i : end - step * (steps - 1 - i)
   return finish(out, opts)
 }
 

@@ -45,11 +45,13 @@ export function formatTensor(t: Tensor): string {
   collect(0, 0)
   const fmt: Formatter = t.dtype === 'bool' ? (v) => (v ? 'True' : 'False')
     : t.dtype === 'float32' || t.dtype === 'float64' ? floatFormatter(visible) : (v) => String(v)
-  const width = Math.max(1, ...visible.map((v) => fmt(v).length))
+  // As in PyTorch, only finite values set the column width; nan and inf may stick out.
+  const width = Math.max(1, ...visible.filter((v) => Number.isFinite(v)).map((v) => fmt(v).length))
   const indent = 'tensor('.length
   const render = (d: number, base: number): string => {
     if (d === t.ndim) return fmt(data[base]).padStart(width)
-    const parts = shown[d].map((i) => (i === null ? '...' : render(d + 1, base + i * strides[d])))
+    const gap = d === t.ndim - 1 ? ' ...' : '...' // PyTorch's markers for the last dim and for rows
+    const parts = shown[d].map((i) => (i === null ? gap : render(d + 1, base + i * strides[d])))
     if (d === t.ndim - 1) return `[${parts.join(', ')}]`
     const sep = ',' + '\n'.repeat(t.ndim - d - 1) + ' '.repeat(indent + d + 1)
     return `[${parts.join(sep)}]`
