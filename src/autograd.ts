@@ -69,7 +69,7 @@ export class AccumulateGrad extends Node {
 }
 
 export interface BackwardOptions {
-  /** Keep saved tensors so backward can run through this graph again. */
+  /** Keep saved tensors so backward can run through this graph again (default: createGraph, as in PyTorch). */
   retainGraph?: boolean
   /** Record the backward computation itself, for higher-order gradients. */
   createGraph?: boolean
@@ -118,6 +118,8 @@ export function runBackward(
   const order = topoOrder(roots)
   roots.forEach((r, i) => { r.pending = r.pending ? add(r.pending, grads[i]) : grads[i] })
   const prev = setGradEnabled(opts.createGraph === true)
+  // The recorded backward graph links to the forward nodes' saved tensors, so createGraph keeps them.
+  const retain = opts.retainGraph ?? opts.createGraph === true
   try {
     for (let k = order.length - 1; k >= 0; k--) {
       const node = order[k]
@@ -134,7 +136,7 @@ export function runBackward(
         continue
       }
       const inputGrads = node.apply(g)
-      if (!opts.retainGraph) node.release()
+      if (!retain) node.release()
       for (let i = 0; i < node.next.length; i++) {
         const child = node.next[i]
         const gi = inputGrads[i]

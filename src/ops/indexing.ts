@@ -15,7 +15,9 @@ import { rawCopy } from './view.ts'
 function indexValues(op: string, index: Tensor, size: number): Int32Array {
   check(index instanceof Tensor, op, () => 'index must be a tensor')
   check(index.dtype === 'int32' || index.dtype === 'int8', op, () => `index must be an int32 tensor, got ${index.dtype}`)
-  const values = index.dtype === 'int32' && index.isContiguous() && index.offset === 0 ? index.storage as Int32Array : rawCopy(index, 'int32').storage as Int32Array
+  // A contiguous view may be a prefix of a longer storage: take only its numel() elements.
+  const values = index.dtype === 'int32' && index.isContiguous() && index.offset === 0
+    ? (index.storage as Int32Array).subarray(0, index.numel()) : rawCopy(index, 'int32').storage as Int32Array
   for (let i = 0; i < values.length; i++) {
     const v = values[i]
     if (v < 0 || v >= size) throw new TesseraError(`${op}: index ${v} is out of bounds for dim of size ${size}`)

@@ -81,6 +81,7 @@ function fitGrad(op: string, g: Tensor, shape: Shape, dtype: DType): Tensor {
   let out = g
   if (!sameShape(g.shape, shape)) {
     const lead = g.shape.length - shape.length
+    if (lead < 0) throw new TesseraError(`backward of ${op}: gradient of shape ${fmtShape(g.shape)} does not fit input of shape ${fmtShape(shape)}`)
     const dims: number[] = []
     for (let i = 0; i < g.shape.length; i++) {
       if (i < lead) dims.push(i)
@@ -89,7 +90,6 @@ function fitGrad(op: string, g: Tensor, shape: Shape, dtype: DType): Tensor {
         throw new TesseraError(`backward of ${op}: gradient of shape ${fmtShape(g.shape)} does not fit input of shape ${fmtShape(shape)}`)
       }
     }
-    if (lead < 0) throw new TesseraError(`backward of ${op}: gradient of shape ${fmtShape(g.shape)} does not fit input of shape ${fmtShape(shape)}`)
     out = (dims.length > 0 ? out.sum(dims, true) : out).reshape(shape as number[])
   }
   return out.dtype === dtype ? out : out.to(dtype)
