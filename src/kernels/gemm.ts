@@ -26,14 +26,40 @@ export interface GemmOperands {
 
 /** C[i,j] = sum_p A[i,p] B[p,j]: the obvious loop. */
 export function gemmRef(g: GemmOperands): void {
-  const { M, N, K, a, b, c } = g
+  const { M, N, K, a, b, c, aOff, aRs, aCs, bOff, bRs, bCs, cOff } = g
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let acc = 0
-      for (let p = 0; p < K; p++) acc += a[g.aOff + i * g.aRs + p * g.aCs] * b[g.bOff + p * g.bRs + j * g.bCs]
-      c[g.cOff + i * N + j] = acc
+      for (let p = 0; p < K; p++) acc += a[aOff + i * aRs + p * aCs] * b[bOff + p * bRs + j * bCs]
+      c[cOff + i * N + j] = acc
     }
   }
+}
+
+/**
+ * Matrix-vector shapes (N = 1 or M = 1) skip packing: the panels would be mostly padding. Each
+ * output still sums its products in order p = 0..K-1 in float64, so this equals `gemmRef` bitwise.
+ */
+function gemmThin(g: GemmOperands, rowStart: number, rowEnd: number): void {
+  const { N, K, a, b, c, aOff, aRs, aCs, bOff, bRs, bCs, cOff } = g
+  if (N === 1) {
+    for (let i = rowStart; i < rowEnd; i++) {
+      const ai = aOff + i * aRs
+      let acc = 0
+      for (let p = 0; p < K; p++) acc += a[ai + p * aCs] * b[bOff + p * bRs]
+      c[cOff + i] = acc
+    }
+    return
+  }
+  // M = 1: accumulate the output row over p, reading B row by row.
+  const acc = new Float64Array(N) // (N,)
+  const ai = aOff + rowStart * aRs
+  for (let p = 0; p < K; p++) {
+    const ap = a[ai + p * aCs]
+    const bp = bOff + p * bRs
+    for (let j = 0; j < N; j++) acc[j] += ap * b[bp + j * bCs]
+  }
+  for (let j = 0; j < N; j++) c[cOff + rowStart * N + j] = acc[j]
 }
 
 const MR = 2
@@ -120,6 +146,7 @@ export function gemm(g: GemmOperands, rowStart = 0, rowEnd = g.M): void {
   const { N, K } = g
   const M = rowEnd - rowStart
   if (M <= 0 || N === 0) return
+  if (N === 1 || M === 1) return gemmThin(g, rowStart, rowEnd)
   if (M * N * K <= DIRECT_LIMIT || K === 0) {
     gemmRef({ ...g, M, aOff: g.aOff + rowStart * g.aRs, cOff: g.cOff + rowStart * N })
     return

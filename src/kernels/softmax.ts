@@ -16,13 +16,15 @@ export function softmaxInto(out: TypedArray, x: TypedArray, outer: number, n: nu
       // NOTE: an all -Inf row has no finite max; shifting by 0 gives 0/0 = NaN, as PyTorch does.
       if (m === -Infinity || m === Infinity) m = m === Infinity ? m : 0
       let sum = 0
-      for (let j = 0; j < n; j++) sum += Math.exp(x[base + j * inner] - m)
       if (log) {
-        const lse = Math.log(sum)
-        for (let j = 0; j < n; j++) out[base + j * inner] = x[base + j * inner] - m - lse
+        for (let j = 0; j < n; j++) sum += Math.exp(x[base + j * inner] - m)
+        const shift = m + Math.log(sum)
+        for (let j = 0; j < n; j++) out[base + j * inner] = x[base + j * inner] - shift
       } else {
+        // One exp per element: store e^{x - m}, then scale by 1/sum.
+        for (let j = 0; j < n; j++) { const e = Math.exp(x[base + j * inner] - m); out[base + j * inner] = e; sum += e }
         const inv = 1 / sum
-        for (let j = 0; j < n; j++) out[base + j * inner] = Math.exp(x[base + j * inner] - m) * inv
+        for (let j = 0; j < n; j++) out[base + j * inner] *= inv
       }
     }
   }

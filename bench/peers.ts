@@ -1,0 +1,78 @@
+/**
+ * @file Compare mode: the same workloads on @tensorflow/tfjs-backend-cpu and -wasm (dev
+ * dependencies used only here), in the same process and run as tessera, on the same input values.
+ * Each peer implementation downloads its result (dataSync) so lazy backends do the full work.
+ */
+import { fileURLToPath } from 'node:url'
+import type { Workload } from './harness.ts'
+
+type TF = typeof import('@tensorflow/tfjs-core')
+
+/** Peer implementations by workload key: each gets tf and returns the function to time. */
+type PeerBuilder = (tf: TF) => () => unknown
+
+function peerBuilders(key: string): PeerBuilder | null {
+  const gemm = /^sgemm-(\d+)$/.exec(key)
+  if (gemm) {
+    const n = Number(gemm[1])
+    return (tf) => { const a = tf.randomNormal([n, n], 0, 1, 'float32', 1), b = tf.randomNormal([n, n], 0, 1, 'float32', 2); return () => tf.tidy(() => tf.matMul(a, b).dataSync()) }
+  }
+  const mv = /^matvec-(\d+)$/.exec(key)
+  if (mv) {
+    const n = Number(mv[1])
+    return (tf) => { const a = tf.randomNormal([n, n], 0, 1, 'float32', 1), x = tf.randomNormal([n, 1], 0, 1, 'float32', 2); return () => tf.tidy(() => tf.matMul(a, x).dataSync()) }
+  }
+  return null
+}
+
+const titleShape = (w: Workload): number[] | null => {
+  const m = /\[(\d+),(\d+)\]/.exec(w.title)
+  return m ? [Number(m[1]), Number(m[2])] : null
+}
+
+function rowPeer(w: Workload): PeerBuilder | null {
+  if (w.key === 'softmax') {
+    const shape = titleShape(w)!
+    return (tf) => { const x = tf.randomNormal(shape, 0, 1, 'float32', 3); return () => tf.tidy(() => tf.softmax(x).dataSync()) }
+  }
+  if (w.key === 'gelu') {
+    const n = Number(/on (\d+) floats/.exec(w.title)![1])
+    // tfjs-core has no GELU op; this is its exact-erf formula from primitive ops.
+    return (tf) => { const x = tf.randomNormal([n], 0, 1, 'float32', 3); return () => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)).dataSync()) }
+  }
+  if (w.key === 'tape') {
+    const steps = Number(/^(\d+)/.exec(w.title)![1])
+    return (tf) => {
+      const w0 = tf.tensor1d([0.5, -0.25, 1, 2])
+      const f = (v: import('@tensorflow/tfjs-core').Tensor): import('@tensorflow/tfjs-core').Scalar => {
+        let y = v
+        for (let i = 0; i < steps / 2; i++) y = tf.add(tf.mul(y, 0.999), v)
+        return tf.sum(y)
+      }
+      const grad = tf.grad(f)
+      return () => tf.tidy(() => grad(w0).dataSync())
+    }
+  }
+  return null
+}
+
+/** Adds 'tfjs-cpu' and 'tfjs-wasm' implementations to every workload that has a peer. */
+export async function addPeers(workloads: Workload[]): Promise<Workload[]> {
+  const tf = await import('@tensorflow/tfjs-core')
+  await import('@tensorflow/tfjs-backend-cpu')
+  const wasm = await import('@tensorflow/tfjs-backend-wasm')
+  wasm.setWasmPaths(fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url)))
+  return workloads.map((w) => {
+    const build = peerBuilders(w.key) ?? rowPeer(w)
+    if (!build) return w
+    const peer = (backend: 'cpu' | 'wasm'): Workload['impls'][number] => {
+      let fn: () => unknown = () => { throw new Error('not set up') }
+      return {
+        label: `tfjs-${backend}`,
+        setup: async () => { await tf.setBackend(backend); await tf.ready(); fn = build(tf) },
+        fn: () => fn(),
+      }
+    }
+    return { ...w, impls: [peer('cpu'), peer('wasm'), ...w.impls] }
+  })
+}

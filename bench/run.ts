@@ -1,0 +1,32 @@
+/**
+ * @file `npm run bench`: runs every benchmark family and prints one markdown table.
+ *   --quick            small sizes, short sampling (a smoke run)
+ *   --filter REGEX     only workloads whose key matches
+ *   --compare          add @tensorflow/tfjs-backend-cpu and -wasm (dev dependencies) and compare with tfjs-cpu
+ *   --time MS          sampling time per implementation (default 1000, quick 150)
+ */
+import { markdown, runWorkloads, type Workload } from './harness.ts'
+import { gemmWorkloads } from './gemm.bench.ts'
+import { rowWorkloads, tapeWorkloads } from './rows.bench.ts'
+
+const args = process.argv.slice(2)
+const flag = (name: string): boolean => args.includes(name)
+const value = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined }
+const known = new Set(['--quick', '--filter', '--compare', '--time'])
+for (let i = 0; i < args.length; i++) {
+  if (!known.has(args[i])) { console.error(`bench: unknown option ${args[i]}`); process.exit(2) }
+  if (args[i] === '--filter' || args[i] === '--time') i++
+}
+const quick = flag('--quick')
+const filter = value('--filter') ? new RegExp(value('--filter')!) : null
+
+let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick })]
+if (filter) workloads = workloads.filter((w) => filter.test(w.key))
+if (flag('--compare')) {
+  const { addPeers } = await import('./peers.ts')
+  workloads = await addPeers(workloads)
+}
+const time = Number(value('--time') ?? (quick ? 150 : 1000))
+console.log(`# tessera benchmarks (${quick ? 'quick' : 'full'}; ${time} ms per implementation; node ${process.version}; one thread unless stated)\n`)
+const rows = await runWorkloads(workloads, { time, baseline: flag('--compare') ? 'tfjs-cpu' : undefined, log: (l) => console.error(l) })
+console.log(markdown(rows))

@@ -1,0 +1,430 @@
+/**
+ * @file Gradcheck of every differentiable primitive, driven by the op table.
+ *
+ * `CASES` is keyed by `OpName`, so `tsc` fails when an op is added to `OPS` without a case; at run
+ * time every op must have a case, and every case must route through its op (a node of that name is
+ * reachable from the output). Each case compares backward against central differences on small
+ * float64 inputs (every element checked). Inputs are kept away from kinks (noted per case), since
+ * a difference that straddles a kink measures neither one-sided derivative.
+ * The second half checks higher-order gradients: gradcheck of functions that themselves call
+ * `backward(..., {createGraph: true})`.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  Generator, Tensor, enableGrad, gradcheck, randint, randn, sub, div, pow, where, cat, gather, scatter, scatterAdd,
+  indexSelect, indexAdd, pad, tensor, type GradcheckOptions, type NestedArray,
+} from '../../src/index.ts'
+import type { Node } from '../../src/autograd.ts'
+import { OPS, type OpName } from '../../src/ops/index.ts'
+import { sliceScatter } from '../../src/ops/view.ts'
+import { assertThrows } from '../helpers.ts'
+
+interface Case {
+  /** What the case exercises (printed on failure). */
+  label: string
+  /** Fresh inputs; those that require grad are checked. */
+  inputs: () => Tensor[]
+  fn: (...xs: Tensor[]) => Tensor
+  opts?: GradcheckOptions
+}
+
+// ---------------------------------------------------------------- inputs
+
+let nextSeed = 1
+
+/** A float64 leaf of standard normals (optionally mapped first, e.g. away from a kink) that requires grad. */
+function rnd(shape: number[], map?: (t: Tensor) => Tensor): Tensor {
+  const t = randn(shape, { dtype: 'float64', generator: new Generator(nextSeed++) })
+  return (map ? map(t) : t).requiresGrad_()
+}
+
+/** A float64 constant (no grad). */
+const cst = (shape: number[]): Tensor => randn(shape, { dtype: 'float64', generator: new Generator(nextSeed++) })
+const f64 = (data: NestedArray): Tensor => tensor(data, { dtype: 'float64' }).requiresGrad_()
+const idx = (data: NestedArray): Tensor => tensor(data, { dtype: 'int32' })
+const randIdx = (high: number, shape: number[]): Tensor => randint(0, high, shape, { generator: new Generator(nextSeed++) })
+
+/** |x| + 0.5: strictly positive, for log, sqrt, rsqrt, pow bases. */
+const positive = (t: Tensor): Tensor => t.abs().add(0.5)
+
+/**
+ * Moves every value closer than `margin` to one of the `kinks` out to kink +- margin, so the
+ * central difference (eps = 1e-6) never straddles a kink.
+ */
+const avoid = (kinks: number[], margin = 0.25) => (t: Tensor): Tensor => {
+  const d = t.data()
+  for (let i = 0; i < d.length; i++) {
+    for (const k of kinks) if (Math.abs(d[i] - k) < margin) d[i] = d[i] >= k ? k + margin : k - margin
+  }
+  return tensor(Array.from(d), { dtype: t.dtype }).reshape(t.shape)
+}
+
+const un = (label: string, fn: (x: Tensor) => Tensor, map?: (t: Tensor) => Tensor, shape = [3, 4]): Case =>
+  ({ label, inputs: () => [rnd(shape, map)], fn })
+const bin = (label: string, fn: (x: Tensor, y: Tensor) => Tensor, sa: number[], sb: number[], ma?: (t: Tensor) => Tensor, mb?: (t: Tensor) => Tensor): Case =>
+  ({ label, inputs: () => [rnd(sa, ma), rnd(sb, mb)], fn })
+
+// ---------------------------------------------------------------- cases
+
+const CASES: { [K in OpName]: Case[] } = {
+  // ---- unary
+  neg: [un('[3,4]', (x) => x.neg()), un('transposed', (x) => x.mT.neg())],
+  exp: [un('[3,4]', (x) => x.exp()), un('strided slice', (x) => x.slice(1, 0, undefined, 2).exp(), undefined, [3, 5])],
+  // log, sqrt, rsqrt: inputs |x| + 0.5, inside the domain.
+  log: [un('positive', (x) => x.log(), positive), un('transposed', (x) => x.mT.log(), positive)],
+  log1p: [un('x > -1', (x) => x.log1p(), (t) => t.abs())],
+  expm1: [un('[3,4]', (x) => x.expm1())],
+  sqrt: [un('positive', (x) => x.sqrt(), positive), un('transposed', (x) => x.mT.sqrt(), positive)],
+  rsqrt: [un('positive', (x) => x.rsqrt(), positive)],
+  // reciprocal: pole at 0, inputs kept |x| >= 0.5
+  reciprocal: [un('away from 0', (x) => x.reciprocal(), avoid([0], 0.5))],
+  // abs, sign, relu, leakyRelu, elu: kink at 0
+  abs: [un('away from 0', (x) => x.abs(), avoid([0])), un('transposed', (x) => x.mT.abs(), avoid([0]))],
+  sign: [un('away from 0 (gradient 0)', (x) => x.sign(), avoid([0]))],
+  sin: [un('[3,4]', (x) => x.sin())],
+  cos: [un('[3,4]', (x) => x.cos())],
+  tanh: [un('[3,4]', (x) => x.tanh()), un('[2,3,4] permuted', (x) => x.permute([2, 0, 1]).tanh(), undefined, [2, 3, 4])],
+  sigmoid: [un('[3,4]', (x) => x.sigmoid())],
+  erf: [un('[3,4]', (x) => x.erf())],
+  relu: [un('away from 0', (x) => x.relu(), avoid([0])), un('transposed', (x) => x.mT.relu(), avoid([0]))],
+  leakyRelu: [un('slope 0.1, away from 0', (x) => x.leakyRelu(0.1), avoid([0]))],
+  elu: [un('alpha 1.5, away from 0', (x) => x.elu(1.5), avoid([0]))],
+  gelu: [un('[3,4]', (x) => x.gelu())],
+  geluTanh: [un('[3,4]', (x) => x.gelu('tanh'))],
+  silu: [un('[3,4]', (x) => x.silu())],
+  // softplus switches to the identity where beta x > threshold: keep x away from threshold / beta
+  softplus: [un('default', (x) => x.softplus()), un('beta 2, threshold 1, away from 0.5', (x) => x.softplus(2, 1), avoid([0.5]))],
+  // clamp: kinks at the bounds
+  clamp: [
+    un('[-0.5, 0.5], away from the bounds', (x) => x.clamp(-0.5, 0.5), avoid([-0.5, 0.5], 0.1)),
+    un('min only', (x) => x.clamp(0.2), avoid([0.2], 0.1)),
+    un('max only, transposed', (x) => x.mT.clamp(null, 0), avoid([0], 0.1)),
+  ],
+  powScalar: [
+    un('x^3', (x) => x.pow(3)),
+    un('x^2.5, positive', (x) => x.pow(2.5), positive),
+    un('x^-1.5, positive', (x) => x.pow(-1.5), positive),
+    un('x^0 (gradient 0)', (x) => x.pow(0)),
+  ],
+
+  // ---- binary (broadcasting, scalars, 0-d tensors, non-contiguous)
+  add: [
+    bin('same shape', (x, y) => x.add(y), [3, 4], [3, 4]),
+    bin('broadcast [3,1] + [4]', (x, y) => x.add(y), [3, 1], [4]),
+    bin('alpha 2', (x, y) => x.add(y, 2), [3, 4], [4]),
+    bin('0-d + [2,3]', (x, y) => x.add(y), [], [2, 3]),
+    bin('transposed + row', (x, y) => x.mT.add(y), [4, 3], [1, 4]),
+    un('tensor + number', (x) => x.add(2.5)),
+  ],
+  sub: [
+    bin('broadcast [2,3,4] - [3,1]', (x, y) => x.sub(y), [2, 3, 4], [3, 1]),
+    un('number - tensor', (x) => sub(2, x)),
+  ],
+  mul: [
+    bin('broadcast [2,1,4] * [3,1]', (x, y) => x.mul(y), [2, 1, 4], [3, 1]),
+    un('x * x (same tensor twice)', (x) => x.mul(x)),
+    bin('strided slice * transposed', (x, y) => x.slice(0, 0, undefined, 2).mul(y.mT), [5, 3], [3, 3]),
+  ],
+  // div: denominators kept |y| >= 0.5
+  div: [
+    bin('broadcast [3,4] / [4]', (x, y) => x.div(y), [3, 4], [4], undefined, avoid([0], 0.5)),
+    bin('broadcast [3,1] / [2,1,4]', (x, y) => x.div(y), [3, 1], [2, 1, 4], undefined, avoid([0], 0.5)),
+    un('number / tensor', (x) => div(1.5, x), avoid([0], 0.5)),
+  ],
+  // pow: positive bases (the exponent gradient takes log a)
+  pow: [
+    bin('positive base, broadcast [3,4] ** [4]', (x, y) => x.pow(y), [3, 4], [4], positive),
+    bin('[3,1] ** [2,1,4]', (x, y) => x.pow(y), [3, 1], [2, 1, 4], positive),
+    un('number ** tensor', (x) => pow(2, x)),
+  ],
+  // maximum, minimum: independent normals never tie; the scalar case keeps x away from 0.3
+  maximum: [
+    bin('broadcast [3,1] vs [4]', (x, y) => x.maximum(y), [3, 1], [4]),
+    bin('transposed vs [3,4]', (x, y) => x.mT.maximum(y), [4, 3], [3, 4]),
+    un('vs number 0.3', (x) => x.maximum(0.3), avoid([0.3], 0.1)),
+  ],
+  minimum: [
+    bin('broadcast [2,3,1] vs [3,4]', (x, y) => x.minimum(y), [2, 3, 1], [3, 4]),
+    un('vs number 0.3', (x) => x.minimum(0.3), avoid([0.3], 0.1)),
+  ],
+  where: [
+    { label: 'broadcast cond [3,1], a [3,4], b [4]', inputs: () => [cst([3, 1]).gt(0), rnd([3, 4]), rnd([4])], fn: (c, x, y) => where(c, x, y) },
+    { label: 'b a number', inputs: () => [cst([3, 4]).gt(0), rnd([3, 4])], fn: (c, x) => where(c, x, 0.5) },
+    { label: 'method form, transposed', inputs: () => [cst([3, 4]).gt(0), rnd([4, 3]), rnd([3, 4])], fn: (c, x, y) => x.mT.where(c, y) },
+  ],
+
+  // ---- reductions (all dims, one dim, several dims, keepdim, non-contiguous)
+  sum: [
+    un('all', (x) => x.sum()),
+    un('dim 1', (x) => x.sum(1)),
+    un('dims [0,2] keepdim', (x) => x.sum([0, 2], true), undefined, [2, 3, 4]),
+    un('dim -1 of permuted', (x) => x.permute([1, 2, 0]).sum(-1), undefined, [2, 3, 4]),
+    un('dims [0,1] of transposed (no single run)', (x) => x.transpose(0, 2).sum([0, 1]), undefined, [2, 3, 4]),
+  ],
+  mean: [
+    un('all', (x) => x.mean()),
+    un('dims [0,2]', (x) => x.mean([0, 2]), undefined, [2, 3, 4]),
+    un('dim -1 keepdim of transposed', (x) => x.mT.mean(-1, true)),
+  ],
+  // prod: multilinear, so central differences are exact even at the zeros
+  prod: [
+    un('dim 1', (x) => x.prod(1)),
+    un('all', (x) => x.prod(), undefined, [2, 3]),
+    un('dims [0,2] keepdim', (x) => x.prod([0, 2], true), undefined, [2, 2, 3]),
+    { label: 'with zeros (one and two per row)', inputs: () => [f64([[1.5, 0, -2, 0.5], [0, 2, 0, 1.25], [0.5, -1, 2, 3]])], fn: (x) => x.prod(1) },
+    un('dim 0 of transposed', (x) => x.mT.prod(0)),
+  ],
+  // amax, amin: no ties in independent normals (the gradient is split at ties)
+  amax: [
+    un('dim 1', (x) => x.amax(1)),
+    un('dims [0,2] keepdim', (x) => x.amax([0, 2], true), undefined, [2, 3, 4]),
+    un('all, transposed', (x) => x.mT.amax()),
+  ],
+  amin: [
+    un('dim 0', (x) => x.amin(0)),
+    un('dims [1,2]', (x) => x.amin([1, 2]), undefined, [2, 3, 4]),
+  ],
+  logsumexp: [
+    un('dim 1', (x) => x.logsumexp(1)),
+    un('dims [0,2] keepdim', (x) => x.logsumexp([0, 2], true), undefined, [2, 3, 4]),
+    un('all of transposed', (x) => x.mT.logsumexp()),
+  ],
+  var: [
+    un('dim 1 (unbiased)', (x) => x.var(1)),
+    un('dims [0,2] correction 0 keepdim', (x) => x.var([0, 2], { correction: 0, keepdim: true }), undefined, [2, 3, 4]),
+    un('all of transposed', (x) => x.mT.var()),
+  ],
+  cumsum: [
+    un('dim 1', (x) => x.cumsum(1)),
+    un('dim 0', (x) => x.cumsum(0)),
+    un('dim -1 of transposed', (x) => x.mT.cumsum(-1), undefined, [2, 3, 4]),
+    un('1-D', (x) => x.cumsum(0), undefined, [5]),
+    un('contiguous view at an offset', (x) => x.slice(0, 1).cumsum(1)),
+  ],
+
+  // ---- layout
+  reshape: [
+    un('view-able', (x) => x.reshape([4, 3])),
+    un('transposed -> copy', (x) => x.mT.reshape([-1])),
+    un('view()', (x) => x.view([2, 6])),
+    un('unsqueeze / flatten', (x) => x.unsqueeze(1).flatten(0, 1), undefined, [2, 3, 4]),
+  ],
+  permute: [un('[2,0,1]', (x) => x.permute([2, 0, 1]), undefined, [2, 3, 4]), un('mT', (x) => x.mT)],
+  expand: [
+    un('[3,1] -> [2,3,4]', (x) => x.expand([2, 3, 4]), undefined, [3, 1]),
+    un('[4] -> [3,4] (-1 keeps a dim)', (x) => x.expand([3, -1]), undefined, [4]),
+  ],
+  slice: [
+    un('step 2', (x) => x.slice(1, 1, 6, 2), undefined, [3, 7]),
+    un('negative start', (x) => x.slice(0, -2)),
+    un('step 3 of transposed', (x) => x.mT.slice(1, 0, undefined, 3), undefined, [7, 2]),
+    un('narrow / select', (x) => x.narrow(1, 1, 2).select(0, 2)),
+  ],
+  sliceScatter: [
+    un('dim 1, start 1, step 2', (g) => sliceScatter(g, [3, 7], { dim: 1, start: 1, step: 2, length: 3 }), undefined, [3, 3]),
+    un('dim 0, transposed source', (g) => sliceScatter(g.mT, [5, 3], { dim: 0, start: 0, step: 3, length: 2 }), undefined, [3, 2]),
+  ],
+  copy: [un('clone', (x) => x.clone()), un('contiguous() of transposed', (x) => x.mT.contiguous())],
+  // float64 -> float32 -> float64 rounds to float32: eps 1e-3 and loose tolerances (error ~ ulp32 / eps)
+  cast: [
+    { label: 'float64 -> float32 -> float64', inputs: () => [rnd([3, 4])], fn: (x) => x.to('float32').to('float64').mul(x), opts: { eps: 1e-3, atol: 1e-3, rtol: 1e-3 } },
+    {
+      label: 'float32 leaf -> float64',
+      inputs: () => [randn([3, 4], { generator: new Generator(nextSeed++) }).requiresGrad_()],
+      fn: (x) => x.to('float64').tanh(),
+    },
+  ],
+
+  // ---- matmul
+  matmul: [
+    bin('[3,4] @ [4,2]', (x, y) => x.matmul(y), [3, 4], [4, 2]),
+    bin('[4] @ [4,3]', (x, y) => x.matmul(y), [4], [4, 3]),
+    bin('[3,4] @ [4]', (x, y) => x.matmul(y), [3, 4], [4]),
+    bin('[4] @ [4]', (x, y) => x.matmul(y), [4], [4]),
+    bin('batched broadcast [2,1,3,4] @ [3,4,2]', (x, y) => x.matmul(y), [2, 1, 3, 4], [3, 4, 2]),
+    bin('[3,4] @ [2,4,5] (2-D times batch)', (x, y) => x.matmul(y), [3, 4], [2, 4, 5]),
+    bin('transposed operands', (x, y) => x.mT.matmul(y.mT), [4, 3], [2, 4]),
+  ],
+
+  // ---- softmax
+  softmax: [
+    un('dim -1', (x) => x.softmax(-1)),
+    un('dim 0', (x) => x.softmax(0)),
+    un('middle dim of permuted', (x) => x.permute([2, 0, 1]).softmax(1), undefined, [2, 3, 4]),
+    un('contiguous view at an offset', (x) => x.slice(0, 1).softmax(-1)),
+  ],
+  logSoftmax: [
+    un('dim -1', (x) => x.logSoftmax(-1)),
+    un('dim 1 of [2,3,4]', (x) => x.logSoftmax(1), undefined, [2, 3, 4]),
+    un('dim 0 of transposed', (x) => x.mT.logSoftmax(0)),
+  ],
+
+  // ---- indexing (int32 index tensors)
+  gather: [
+    { label: 'dim 1, repeats', inputs: () => [rnd([3, 4]), randIdx(4, [3, 5])], fn: (x, i) => gather(x, 1, i) },
+    { label: 'dim 0, index smaller than x', inputs: () => [rnd([3, 4]), randIdx(3, [2, 2])], fn: (x, i) => x.gather(0, i) },
+    { label: 'transposed x', inputs: () => [rnd([4, 3]), randIdx(4, [3, 2])], fn: (x, i) => x.mT.gather(1, i) },
+  ],
+  // scatter: indices unique along dim, so no src element is overwritten (the src gradient of an
+  // overwritten element is ill-defined, as in PyTorch)
+  scatter: [
+    { label: 'dim 1, x and src', inputs: () => [rnd([3, 5]), idx([[4, 0, 2], [1, 3, 0], [2, 4, 1]]), rnd([3, 3])], fn: (x, i, s) => scatter(x, 1, i, s) },
+    { label: 'dim 0, transposed src', inputs: () => [rnd([4, 3]), idx([[3, 0, 1], [1, 2, 3]]), rnd([3, 2])], fn: (x, i, s) => x.scatter(0, i, s.mT) },
+    { label: 'number src', inputs: () => [rnd([3, 5]), idx([[4, 0], [1, 3], [2, 2]])], fn: (x, i) => scatter(x, 1, i, 2.5) },
+  ],
+  scatterAdd: [
+    { label: 'dim 1, repeats accumulate', inputs: () => [rnd([3, 4]), randIdx(4, [3, 6]), rnd([3, 6])], fn: (x, i, s) => scatterAdd(x, 1, i, s) },
+    { label: 'dim 0, transposed x', inputs: () => [rnd([3, 4]), randIdx(4, [2, 3]), rnd([2, 3])], fn: (x, i, s) => x.mT.scatterAdd(0, i, s) },
+  ],
+  indexSelect: [
+    { label: 'dim 0, repeats', inputs: () => [rnd([3, 4]), idx([2, 0, 2])], fn: (x, i) => indexSelect(x, 0, i) },
+    { label: 'dim 1 of transposed', inputs: () => [rnd([4, 3]), idx([3, 1])], fn: (x, i) => x.mT.indexSelect(1, i) },
+    { label: 'contiguous x at an offset', inputs: () => [rnd([4, 3]), idx([2, 0])], fn: (x, i) => x.slice(0, 1).indexSelect(0, i) },
+    { label: 'index is a prefix view of a longer tensor', inputs: () => [rnd([4, 2]), idx([1, 3, 0, 2]).slice(0, 0, 2)], fn: (x, i) => x.indexSelect(0, i) },
+  ],
+  indexAdd: [
+    { label: 'dim 0, repeats', inputs: () => [rnd([5, 3]), idx([0, 2, 2, 4]), rnd([4, 3])], fn: (x, i, s) => indexAdd(x, 0, i, s) },
+    { label: 'dim 1, transposed src', inputs: () => [rnd([3, 4]), idx([3, 0]), rnd([2, 3])], fn: (x, i, s) => x.indexAdd(1, i, s.mT) },
+  ],
+  cat: [
+    { label: 'dim 0, three inputs', inputs: () => [rnd([2, 3]), rnd([1, 3]), rnd([3, 3])], fn: (x, y, z) => cat([x, y, z], 0) },
+    { label: 'dim 1, one input without grad', inputs: () => [rnd([2, 3]), cst([2, 2])], fn: (x, y) => cat([x, y], 1) },
+    { label: 'dim -1, transposed input', inputs: () => [rnd([3, 2]), rnd([2, 4])], fn: (x, y) => cat([x.mT, y], -1) },
+  ],
+  pad: [
+    un('last dim [1,2]', (x) => pad(x, [1, 2])),
+    un('two dims, value 0.5', (x) => pad(x, [1, 0, 0, 2], 0.5)),
+    un('all dims of transposed', (x) => pad(x.mT, [0, 1, 2, 1]), undefined, [3, 2]),
+  ],
+  flip: [un('dim 0', (x) => x.flip(0)), un('dims [0,1]', (x) => x.flip([0, 1])), un('dim -1 of transposed', (x) => x.mT.flip(-1))],
+}
+
+// ---------------------------------------------------------------- first order, per op
+
+/** Names of every node reachable from the output's grad function. */
+function graphNames(out: Tensor): Set<string> {
+  const names = new Set<string>()
+  const seen = new Set<Node>()
+  const stack: Node[] = out.gradFn ? [out.gradFn] : []
+  while (stack.length > 0) {
+    const node = stack.pop()!
+    if (seen.has(node)) continue
+    seen.add(node)
+    names.add(node.name)
+    for (const n of node.next) if (n) stack.push(n)
+  }
+  return names
+}
+
+function runCase(op: string, c: Case): void {
+  const inputs = c.inputs()
+  const names = graphNames(c.fn(...inputs))
+  assert.ok(names.has(op), `${op} / ${c.label}: no ${op} node in the output's graph (found ${[...names].join(', ') || 'none'})`)
+  try {
+    gradcheck(c.fn, inputs, c.opts)
+  } catch (err) {
+    assert.unreachable(`${op} / ${c.label}: ${(err as Error).message}`)
+  }
+}
+
+test('every op in OPS has a gradcheck case, and every case names an op', () => {
+  const ops = Object.keys(OPS).sort()
+  assert.equal(Object.keys(CASES).sort(), ops)
+  for (const op of ops) assert.ok(CASES[op as OpName].length > 0, `${op} has no gradcheck case`)
+})
+
+for (const op of Object.keys(OPS) as OpName[]) {
+  test(`gradcheck ${op}`, () => {
+    for (const c of CASES[op]) runCase(op, c)
+  })
+}
+
+// ---------------------------------------------------------------- higher order
+
+/**
+ * d loss(...xs) / d xs[k] as a differentiable tensor (backward with createGraph), leaving every
+ * input's `.grad` as it was. Grad mode is forced on so that gradcheck can evaluate it under noGrad.
+ */
+function gradOf(loss: (...xs: Tensor[]) => Tensor, xs: Tensor[], k = 0): Tensor {
+  return enableGrad(() => {
+    const before = xs.map((t) => t.grad)
+    for (const t of xs) t.grad = null
+    loss(...xs).backward(undefined, { createGraph: true })
+    const g = xs[k].grad
+    xs.forEach((t, i) => { t.grad = before[i] })
+    assert.ok(g !== null, 'gradOf: no gradient reached the input')
+    return g
+  })
+}
+
+test('second order: elementwise (d/dx of sum(tanh(x)^2)), against the closed form', () => {
+  const x = rnd([3, 4])
+  const g = gradOf((x) => x.tanh().pow(2).sum(), [x])
+  // d/dx tanh^2 = 2 tanh (1 - tanh^2)
+  const t = x.detach().tanh()
+  const expected = t.mul(t.mul(t).neg().add(1)).mul(2).data()
+  const got = g.data()
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - expected[i]) < 1e-12, `element ${i}: ${got[i]} vs ${expected[i]}`)
+  gradcheck((x) => gradOf((x) => x.tanh().pow(2).sum(), [x]), [x])
+})
+
+test('second order: elementwise chain of two inputs (sigmoid, exp, mul, div, broadcast)', () => {
+  const loss = (x: Tensor, y: Tensor): Tensor => x.sigmoid().mul(y.exp()).div(x.mul(x).add(1)).sum()
+  const x = rnd([3, 4]), y = rnd([4])
+  gradcheck((x, y) => gradOf(loss, [x, y], 0), [x, y])
+  gradcheck((x, y) => gradOf(loss, [x, y], 1), [x, y])
+})
+
+test('second order: matmul', () => {
+  const loss = (a: Tensor, b: Tensor): Tensor => a.matmul(b).pow(2).sum()
+  const a = rnd([3, 4]), b = rnd([4, 2])
+  gradcheck((a, b) => gradOf(loss, [a, b], 0), [a, b])
+  gradcheck((a, b) => gradOf(loss, [a, b], 1), [a, b])
+  const a3 = rnd([2, 3, 4]), b3 = rnd([4, 2])
+  gradcheck((a, b) => gradOf((a, b) => a.matmul(b).tanh().sum(), [a, b], 1), [a3, b3])
+})
+
+test('second order: softmax and logSoftmax', () => {
+  const w = cst([3, 4])
+  const x = rnd([3, 4])
+  gradcheck((x) => gradOf((x) => x.softmax(-1).mul(w).sum(), [x]), [x])
+  gradcheck((x) => gradOf((x) => x.logSoftmax(0).mul(w).sum(), [x]), [x])
+})
+
+test('second order: reductions (sum, mean, logsumexp, var, amax, cumsum)', () => {
+  const x = rnd([3, 4])
+  gradcheck((x) => gradOf((x) => x.sum(1).pow(2).sum(), [x]), [x])
+  gradcheck((x) => gradOf((x) => x.mean(0, true).exp().sum(), [x]), [x])
+  gradcheck((x) => gradOf((x) => x.logsumexp(1).sum(), [x]), [x])
+  gradcheck((x) => gradOf((x) => x.var(1).pow(2).sum(), [x]), [x])
+  // amax's gradient is piecewise constant in x, its own gradient comes through the outer tanh
+  gradcheck((x) => gradOf((x) => x.amax(1).tanh().sum(), [x]), [x])
+  gradcheck((x) => gradOf((x) => x.cumsum(1).pow(2).sum(), [x]), [x])
+})
+
+test('second order: layout and index ops (permute, slice, cat, gather, indexSelect, pad, flip)', () => {
+  const x = rnd([3, 4])
+  const i = randIdx(4, [3, 2])
+  const loss = (x: Tensor): Tensor =>
+    cat([x.mT.slice(0, 0, undefined, 2), x.flip(0).mT.slice(0, 1, undefined, 2)], 0).pow(2).sum()
+      .add(x.gather(1, i).pow(3).sum()).add(pad(x.indexSelect(0, idx([2, 0])), [1, 1]).sin().sum())
+  gradcheck((x) => gradOf(loss, [x]), [x])
+})
+
+test('third order: d^3/dx^3 of sum(tanh(x)^3)', () => {
+  const x = rnd([2, 3])
+  const second = (x: Tensor): Tensor => gradOf((x) => gradOf((x) => x.tanh().pow(3).sum(), [x]).sum(), [x])
+  gradcheck(second, [x])
+})
+
+test('prod is first-order only: its backward under createGraph throws a TesseraError', () => {
+  const x = rnd([3, 4])
+  assertThrows(() => x.prod(1).sum().backward(undefined, { createGraph: true }), /prod: higher-order gradients/)
+  // first order still works after the failed attempt
+  x.grad = null
+  x.prod(1).sum().backward()
+  assert.ok(x.grad !== null)
+})
+
+test.run()
