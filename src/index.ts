@@ -27,3 +27,4 @@ export { cat, gather, scatter, scatterAdd, indexSelect, indexAdd, pad, flip } fr
 export { stack, split, chunk, tril, triu, roll, repeat, linear, dropout, narrow, select, squeeze, unsqueeze, flatten } from './functional.ts'
 export { kernels, type KernelTable } from './kernels/registry.ts'
 export * as F from './F.ts'
+export * as nn from './nn/index.ts'
