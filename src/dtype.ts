@@ -74,6 +74,7 @@ export function checkDType(d: unknown, op: string): DType {
 export type Promotable = { dtype: DType; ndim: number } | number
 
 const category = (d: DType): number => (d === 'bool' ? 0 : isIntegral(d) ? 1 : 2)
+const join = (acc: DType | null, d: DType): DType => (acc === null ? d : promoteTypes(acc, d))
 
 /**
  * PyTorch's `result_type`: dimensioned tensors decide; 0-d tensors count only when their category
@@ -84,7 +85,6 @@ export function resultType(...operands: Promotable[]): DType {
   let dim: DType | null = null
   let zero: DType | null = null
   let num: DType | null = null
-  const join = (acc: DType | null, d: DType): DType => (acc === null ? d : promoteTypes(acc, d))
   for (const x of operands) {
     if (typeof x === 'number') num = join(num, Number.isInteger(x) ? 'int32' : 'float32')
     else if (x.ndim > 0) dim = join(dim, x.dtype)

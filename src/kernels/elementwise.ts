@@ -9,7 +9,7 @@
 import type { TypedArray } from '../dtype.ts'
 import { contiguousStrides, type Shape } from '../shape.ts'
 import { forEachRow } from './strided.ts'
-import { erf } from './math.ts'
+import { erf, pow } from './math.ts'
 
 type Arr = TypedArray
 /** out[o + i] = f(x[xi + i*xs]) for i < n; p and q are the op's scalar parameters. */
@@ -27,7 +27,7 @@ export const UNARY = {
   rsqrt: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = 1 / Math.sqrt(x[xi + i * xs]) },
   reciprocal: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = 1 / x[xi + i * xs] },
   abs: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.abs(x[xi + i * xs]) },
-  // NOTE: sign(NaN) is NaN and sign(-0) is 0, as in PyTorch.
+  // NOTE: sign(NaN) is NaN (as in NumPy; PyTorch returns 0, pytorch/pytorch#41245) and sign(-0) is 0.
   sign: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v > 0 ? 1 : v < 0 ? -1 : v === 0 ? 0 : NaN } },
   sin: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.sin(x[xi + i * xs]) },
   cos: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.cos(x[xi + i * xs]) },
@@ -63,8 +63,9 @@ export const UNARY = {
   },
   // clamp to [p, q]; NaN stays NaN.
   clamp: (out, o, x, xi, xs, n, p, q) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v !== v ? v : Math.min(Math.max(v, p), q) } },
-  powScalar: (out, o, x, xi, xs, n, p) => { for (let i = 0; i < n; i++) out[o + i] = Math.pow(x[xi + i * xs], p) },
-  logicalNot: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = x[xi + i * xs] ? 0 : 1 },
+  powScalar: (out, o, x, xi, xs, n, p) => { for (let i = 0; i < n; i++) out[o + i] = pow(x[xi + i * xs], p) },
+  // NOTE: logical ops test `!== 0`, not JavaScript truthiness: NaN is true, as in a cast to bool.
+  logicalNot: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = x[xi + i * xs] === 0 ? 1 : 0 },
   isnan: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v !== v ? 1 : 0 } },
   // Cast to bool: any nonzero (and NaN) is true.
   toBool: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v === 0 ? 0 : 1 } },
@@ -104,7 +105,9 @@ export const BINARY = {
   div: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] / b[bi + i * bs] },
   divTrunc: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.trunc(a[ai + i * as] / b[bi + i * bs]) },
   divFloor: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.floor(a[ai + i * as] / b[bi + i * bs]) },
-  pow: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.pow(a[ai + i * as], b[bi + i * bs]) },
+  // int32 products can exceed 2^53, where float64 loses the low bits: multiply modulo 2^32 instead.
+  imul: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.imul(a[ai + i * as], b[bi + i * bs]) },
+  pow: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = pow(a[ai + i * as], b[bi + i * bs]) },
   // NaN in either operand gives NaN, as torch.maximum/minimum do.
   maximum: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.max(a[ai + i * as], b[bi + i * bs]) },
   minimum: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.min(a[ai + i * as], b[bi + i * bs]) },
@@ -114,9 +117,9 @@ export const BINARY = {
   le: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] <= b[bi + i * bs] ? 1 : 0 },
   gt: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] > b[bi + i * bs] ? 1 : 0 },
   ge: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] >= b[bi + i * bs] ? 1 : 0 },
-  logicalAnd: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] && b[bi + i * bs] ? 1 : 0 },
-  logicalOr: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] || b[bi + i * bs] ? 1 : 0 },
-  logicalXor: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = !a[ai + i * as] !== !b[bi + i * bs] ? 1 : 0 },
+  logicalAnd: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] !== 0 && b[bi + i * bs] !== 0 ? 1 : 0 },
+  logicalOr: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = a[ai + i * as] !== 0 || b[bi + i * bs] !== 0 ? 1 : 0 },
+  logicalXor: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = (a[ai + i * as] !== 0) !== (b[bi + i * bs] !== 0) ? 1 : 0 },
 } satisfies Record<string, BinaryRow>
 
 export type BinaryName = keyof typeof BINARY

@@ -32,6 +32,15 @@ export function erf(x: number): number {
   return x > 0 ? 1 - erfc : erfc - 1
 }
 
+/**
+ * x^y with C's (IEEE 754) special cases, which PyTorch follows: pow(1, y) = 1 for every y, NaN too,
+ * and pow(-1, +-Infinity) = 1. JavaScript's Math.pow gives NaN for both.
+ */
+export function pow(x: number, y: number): number {
+  if (x === 1 || (x === -1 && (y === Infinity || y === -Infinity))) return 1
+  return Math.pow(x, y)
+}
+
 const INV_SQRT_2PI = 0.3989422804014327
 /** Standard normal density phi(x) = e^{-x^2/2} / sqrt(2 pi). */
 export function normalPdf(x: number): number {

@@ -55,8 +55,9 @@ export const REDUCERS = {
     for (let i = 0; i < n; i++) { const d = x[b + i * s] - mean; acc += d * d }
     return acc / Math.max(0, n - correction)
   },
-  all: (x, b, s, n) => { for (let i = 0; i < n; i++) if (!x[b + i * s]) return 0; return 1 },
-  any: (x, b, s, n) => { for (let i = 0; i < n; i++) if (x[b + i * s]) return 1; return 0 },
+  // NOTE: `=== 0`, not truthiness: NaN counts as true, as in a cast to bool.
+  all: (x, b, s, n) => { for (let i = 0; i < n; i++) if (x[b + i * s] === 0) return 0; return 1 },
+  any: (x, b, s, n) => { for (let i = 0; i < n; i++) if (x[b + i * s] !== 0) return 1; return 0 },
 } satisfies Record<string, Reducer>
 
 export type ReduceName = keyof typeof REDUCERS

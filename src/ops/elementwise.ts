@@ -157,7 +157,7 @@ function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor, DType] {
 export function binaryRaw(kernel: BinaryName, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const shape = broadcastShapes(kernel, a.shape, b.shape)
   const out = emptyTensor(shape, dtype)
-  binaryInto(kernel, out.storage, a.storage, a.offset, broadcastStrides(a.shape, a.strides, shape),
+  binaryInto(kernel === 'mul' && dtype === 'int32' ? 'imul' : kernel, out.storage, a.storage, a.offset, broadcastStrides(a.shape, a.strides, shape),
     b.storage, b.offset, broadcastStrides(b.shape, b.strides, shape), shape)
   return out
 }
@@ -185,9 +185,10 @@ export const binaryOps = {
   mul: binaryDef('mul', 'mul', 'ab', ({ saved: [a, b] }, g) => [g.mul(b), g.mul(a)]),
   // d(a/b) = g/b, -g a/b^2
   div: binaryDef('div', 'div', 'ab', ({ saved: [a, b], needsGrad }, g) => [g.div(b), needsGrad[1] ? g.mul(a).div(b.mul(b)).neg() : null]),
-  // d a^b: g b a^{b-1}; g a^b log a, taken as 0 where a = 0 and b >= 0 (as PyTorch does)
+  // d a^b: g b a^{b-1}, taken as 0 where b = 0 (a^0 = 1 for every a, even where 0^{-1} is inf);
+  // g a^b log a, taken as 0 where a = 0 and b >= 0 (as PyTorch does)
   pow: binaryDef('pow', 'pow', 'ab+y', ({ saved: [a, b, y], needsGrad }, g) => [
-    needsGrad[0] ? g.mul(b).mul(a.pow(b.sub(1))) : null,
+    needsGrad[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
     needsGrad[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(y).mul(a.log())) : null,
   ]),
   // NOTE: at ties the gradient is split evenly between the operands, as in PyTorch.
