@@ -39,4 +39,13 @@ test('ops follow the promotion rules', () => {
   assert.equal(tensor([0, 0.1, NaN]).bool().toArray(), [false, true, true])
 })
 
+test('int32 matmul, prod and pow wrap modulo 2^32 exactly (values checked against PyTorch 1.13)', () => {
+  const a = tensor([[100000, 3]], { dtype: 'int32' }), b = tensor([[100000], [7]], { dtype: 'int32' })
+  assert.equal(a.matmul(b).toArray(), [[1410065429]])
+  assert.is(tensor([100000, 99999, 7], { dtype: 'int32' }).prod().item(), 1279823264)
+  assert.is(tensor([3], { dtype: 'int32' }).pow(40).item(), 689956897)
+  assert.is(tensor([3], { dtype: 'int32' }).pow(tensor([40], { dtype: 'int32' })).item(), 689956897)
+  assert.is(tensor([3], { dtype: 'int8' }).pow(5).item(), -13) // 243 wraps to -13 in int8
+})
+
 test.run()

@@ -9,7 +9,7 @@
 import type { TypedArray } from '../dtype.ts'
 import { contiguousStrides, type Shape } from '../shape.ts'
 import { forEachRow } from './strided.ts'
-import { erf, pow } from './math.ts'
+import { erf, ipow, pow } from './math.ts'
 
 type Arr = TypedArray
 /** out[o + i] = f(x[xi + i*xs]) for i < n; p and q are the op's scalar parameters. */
@@ -65,6 +65,7 @@ export const UNARY = {
   clamp: (out, o, x, xi, xs, n, p, q) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v !== v ? v : Math.min(Math.max(v, p), q) } },
   powScalar: (out, o, x, xi, xs, n, p) => { for (let i = 0; i < n; i++) out[o + i] = pow(x[xi + i * xs], p) },
   // NOTE: logical ops test `!== 0`, not JavaScript truthiness: NaN is true, as in a cast to bool.
+  powIntScalar: (out, o, x, xi, xs, n, p) => { for (let i = 0; i < n; i++) out[o + i] = ipow(x[xi + i * xs], p) },
   logicalNot: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = x[xi + i * xs] === 0 ? 1 : 0 },
   isnan: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v !== v ? 1 : 0 } },
   // Cast to bool: any nonzero (and NaN) is true.
@@ -108,6 +109,7 @@ export const BINARY = {
   // int32 products can exceed 2^53, where float64 loses the low bits: multiply modulo 2^32 instead.
   imul: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.imul(a[ai + i * as], b[bi + i * bs]) },
   pow: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = pow(a[ai + i * as], b[bi + i * bs]) },
+  powInt: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = ipow(a[ai + i * as], b[bi + i * bs]) },
   // NaN in either operand gives NaN, as torch.maximum/minimum do.
   maximum: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.max(a[ai + i * as], b[bi + i * bs]) },
   minimum: (out, o, a, ai, as, b, bi, bs, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.min(a[ai + i * as], b[bi + i * bs]) },

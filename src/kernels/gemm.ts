@@ -36,6 +36,18 @@ export function gemmRef(g: GemmOperands): void {
   }
 }
 
+/** Integer C = A B with wrapping (modulo 2^32) arithmetic, as int32 matmul behaves in PyTorch. */
+export function gemmInt(g: GemmOperands): void {
+  const { M, N, K, a, b, c, aOff, aRs, aCs, bOff, bRs, bCs, cOff } = g
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let acc = 0
+      for (let p = 0; p < K; p++) acc = (acc + Math.imul(a[aOff + i * aRs + p * aCs], b[bOff + p * bRs + j * bCs])) | 0
+      c[cOff + i * N + j] = acc
+    }
+  }
+}
+
 /**
  * Matrix-vector shapes (N = 1 or M = 1) skip packing: the panels would be mostly padding. Each
  * output still sums its products in order p = 0..K-1 in float64, so this equals `gemmRef` bitwise.

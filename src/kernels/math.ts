@@ -36,6 +36,20 @@ export function erf(x: number): number {
  * x^y with C's (IEEE 754) special cases, which PyTorch follows: pow(1, y) = 1 for every y, NaN too,
  * and pow(-1, +-Infinity) = 1. JavaScript's Math.pow gives NaN for both.
  */
+/**
+ * Integer power modulo 2^32 (exponentiation by squaring with Math.imul), for int32/int8 tensors:
+ * exact where float64 pow would lose the low bits beyond 2^53. `y` must be a non-negative integer.
+ */
+export function ipow(x: number, y: number): number {
+  let result = 1
+  let base = x | 0
+  for (let e = y; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) result = Math.imul(result, base)
+    base = Math.imul(base, base)
+  }
+  return result
+}
+
 export function pow(x: number, y: number): number {
   if (x === 1 || (x === -1 && (y === Infinity || y === -Infinity))) return 1
   return Math.pow(x, y)

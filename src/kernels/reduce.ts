@@ -16,6 +16,8 @@ export const REDUCERS = {
   sum: (x, b, s, n) => { let acc = 0; for (let i = 0; i < n; i++) acc += x[b + i * s]; return acc },
   mean: (x, b, s, n) => { let acc = 0; for (let i = 0; i < n; i++) acc += x[b + i * s]; return acc / n },
   prod: (x, b, s, n) => { let acc = 1; for (let i = 0; i < n; i++) acc *= x[b + i * s]; return acc },
+  // Integer product modulo 2^32, exact where float64 would lose the low bits.
+  prodInt: (x, b, s, n) => { let acc = 1; for (let i = 0; i < n; i++) acc = Math.imul(acc, x[b + i * s]); return acc },
   amax: (x, b, s, n) => {
     let m = -Infinity
     for (let i = 0; i < n; i++) { const v = x[b + i * s]; if (v > m) m = v; else if (v !== v) return NaN }

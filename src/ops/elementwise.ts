@@ -244,14 +244,19 @@ export function div(a: Operand, b: Operand, opts: DivOptions = {}): Tensor {
 export function pow(a: Operand, b: Operand): Tensor {
   if (a instanceof Tensor && typeof b === 'number') {
     const dtype = resultType(a, b)
-    check(isFloating(dtype) || b >= 0, 'pow', () => `integers to negative integer powers are not allowed (exponent ${b})`)
-    return apply(unaryOps.powScalar, [a], { p: b, q: 0, dtype })
+    if (isFloating(dtype)) return apply(unaryOps.powScalar, [a], { p: b, q: 0, dtype })
+    check(b >= 0, 'pow', () => `integers to negative integer powers are not allowed (exponent ${b})`)
+    // Integer powers wrap modulo 2^32 exactly; ints never require grad, so no graph is recorded.
+    const out = emptyTensor(a.shape, dtype)
+    unaryInto('powIntScalar', out.storage, a.storage, a.offset, a.strides, a.shape, b)
+    return out
   }
   const [ta, tb, dtype] = operands('pow', a, b)
   check(dtype !== 'bool', 'pow', () => 'not defined for bool tensors')
   if (!isFloating(dtype) && binaryRaw('lt', tb, scalarTensor(0, 'int32'), 'bool').any().item()) {
     throw new TesseraError('pow: integers to negative integer powers are not allowed')
   }
+  if (!isFloating(dtype)) return binaryRaw('powInt', ta, tb, dtype)
   return apply(binaryOps.pow, [ta, tb], { dtype })
 }
 

@@ -5,7 +5,8 @@
  */
 import { TesseraError, check, fmtShape } from '../errors.ts'
 import { broadcastShapes, broadcastStrides, numel } from '../shape.ts'
-import { promoteTypes, type DType } from '../dtype.ts'
+import { isFloating, promoteTypes, type DType } from '../dtype.ts'
+import { gemmInt } from '../kernels/gemm.ts'
 import { kernels } from '../kernels/registry.ts'
 import { forEachRow } from '../kernels/strided.ts'
 import { Tensor, emptyTensor } from '../tensor.ts'
@@ -22,11 +23,13 @@ export const matmulOp: OpDef<{ dtype: DType }> = {
     const bBatch = broadcastStrides(b.shape.slice(0, -2), b.strides.slice(0, -2), batch)
     const base = { M, N, K, a: a.storage, aRs: a.strides[a.ndim - 2], aCs: a.strides[a.ndim - 1],
       b: b.storage, bRs: b.strides[b.ndim - 2], bCs: b.strides[b.ndim - 1], c: out.storage }
+    // Integer products wrap modulo 2^32 (float64 accumulation would lose low bits past 2^53).
+    const gemmFor = isFloating(dtype) ? kernels.gemm : gemmInt
     const batchShape = batch.length > 0 ? batch : [1]
     const cBatch = batch.length > 0 ? batch.map((_, i) => numel(batch.slice(i + 1)) * M * N) : [0]
     forEachRow(batchShape, [aBatch.length ? aBatch : [0], bBatch.length ? bBatch : [0], cBatch], [a.offset, b.offset, 0], (pos, n, inner) => {
       for (let i = 0; i < n; i++) {
-        kernels.gemm({ ...base, aOff: pos[0] + i * inner[0], bOff: pos[1] + i * inner[1], cOff: pos[2] + i * inner[2] })
+        gemmFor({ ...base, aOff: pos[0] + i * inner[0], bOff: pos[1] + i * inner[1], cOff: pos[2] + i * inner[2] })
       }
     })
     ctx.save(a, b)

@@ -133,7 +133,9 @@ export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
 }
 
 export function prod(x: Tensor, dims?: Dims, keepdim = false): Tensor {
-  return apply(reduceOps.prod, [x], reduceArgs('prod', x, dims, keepdim, sumDType(x.dtype)))
+  const args = reduceArgs('prod', x, dims, keepdim, sumDType(x.dtype))
+  // Integer products wrap modulo 2^32 exactly (ints never require grad, so no graph is needed).
+  return isFloating(x.dtype) ? apply(reduceOps.prod, [x], args) : reduceRaw('prodInt', x, args)
 }
 
 export function amax(x: Tensor, dims?: Dims, keepdim = false): Tensor {
