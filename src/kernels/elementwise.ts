@@ -64,8 +64,8 @@ export const UNARY = {
   // clamp to [p, q]; NaN stays NaN.
   clamp: (out, o, x, xi, xs, n, p, q) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v !== v ? v : Math.min(Math.max(v, p), q) } },
   powScalar: (out, o, x, xi, xs, n, p) => { for (let i = 0; i < n; i++) out[o + i] = pow(x[xi + i * xs], p) },
-  // NOTE: logical ops test `!== 0`, not JavaScript truthiness: NaN is true, as in a cast to bool.
   powIntScalar: (out, o, x, xi, xs, n, p) => { for (let i = 0; i < n; i++) out[o + i] = ipow(x[xi + i * xs], p) },
+  // NOTE: logical ops test `!== 0`, not JavaScript truthiness: NaN is true, as in a cast to bool.
   logicalNot: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) out[o + i] = x[xi + i * xs] === 0 ? 1 : 0 },
   isnan: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v !== v ? 1 : 0 } },
   // Cast to bool: any nonzero (and NaN) is true.
