@@ -47,6 +47,8 @@ export abstract class Node {
   retained: Tensor | null = null
   /** Gradient summed from all consumers during a backward pass. */
   pending: Tensor | null = null
+  /** Marks the node as seen by the traversal of the current backward pass. */
+  visited = 0
 
   constructor(next: (Node | null)[]) {
     this.next = next
@@ -76,27 +78,34 @@ export interface BackwardOptions {
 }
 
 /** Nodes reachable from `roots`, ordered so each node comes before every node it feeds into. */
+let epoch = 0
+
 function topoOrder(roots: Node[]): Node[] {
   const order: Node[] = []
-  const seen = new Set<Node>()
+  const mark = ++epoch // a node is visited in this pass when node.visited === mark
   // Iterative post-order DFS: deep graphs (10^5 chained ops) must not overflow the JS stack.
-  const stack: [Node, number][] = []
+  const nodes: Node[] = []
+  const next: number[] = [] // index of the next child to visit, per stack entry
   for (const r of roots) {
-    if (seen.has(r)) continue
-    seen.add(r)
-    stack.push([r, 0])
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]
-      const [node, i] = top
+    if (r.visited === mark) continue
+    r.visited = mark
+    nodes.push(r)
+    next.push(0)
+    while (nodes.length > 0) {
+      const top = nodes.length - 1
+      const node = nodes[top]
+      const i = next[top]
       if (i < node.next.length) {
-        top[1] = i + 1
+        next[top] = i + 1
         const child = node.next[i]
-        if (child && !seen.has(child)) {
-          seen.add(child)
-          stack.push([child, 0])
+        if (child && child.visited !== mark) {
+          child.visited = mark
+          nodes.push(child)
+          next.push(0)
         }
       } else {
-        stack.pop()
+        nodes.pop()
+        next.pop()
         order.push(node)
       }
     }

@@ -44,6 +44,7 @@ export function sameShape(a: Shape, b: Shape): boolean {
 
 /** NumPy broadcasting: align right, each pair of dims equal or one of them 1. */
 export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
+  if (shapes.length === 2 && sameShape(shapes[0], shapes[1])) return shapes[0].slice()
   const rank = Math.max(...shapes.map((s) => s.length))
   const out = new Array<number>(rank).fill(1)
   for (const s of shapes) {

@@ -7,8 +7,8 @@
  * to its dtype.
  */
 import type { TypedArray } from '../dtype.ts'
-import { contiguousStrides, type Shape } from '../shape.ts'
-import { forEachRow } from './strided.ts'
+import { contiguousStrides, numel, type Shape } from '../shape.ts'
+import { flatStride, forEachRow } from './strided.ts'
 import { erf, ipow, pow } from './math.ts'
 
 type Arr = TypedArray
@@ -82,6 +82,8 @@ export type UnaryName = keyof typeof UNARY
 /** out (contiguous, numel(shape)) = f(x viewed through (xOff, xStrides, shape)). */
 export function unaryInto(name: UnaryName, out: Arr, x: Arr, xOff: number, xStrides: Shape, shape: Shape, p = 0, q = 0): void {
   const f: UnaryRow = UNARY[name]
+  const xs = flatStride(shape, xStrides)
+  if (xs >= 0) return f(out, 0, x, xOff, xs, numel(shape), p, q)
   forEachRow(shape, [contiguousStrides(shape), xStrides], [0, xOff], (pos, n, inner) => f(out, pos[0], x, pos[1], inner[1], n, p, q))
 }
 
@@ -129,6 +131,8 @@ export type BinaryName = keyof typeof BINARY
 /** out (contiguous over `shape`) = f(a, b), each operand given by its offset and (broadcast) strides. */
 export function binaryInto(name: BinaryName, out: Arr, a: Arr, aOff: number, aStrides: Shape, b: Arr, bOff: number, bStrides: Shape, shape: Shape): void {
   const f: BinaryRow = BINARY[name]
+  const as = flatStride(shape, aStrides), bs = flatStride(shape, bStrides)
+  if (as >= 0 && bs >= 0) return f(out, 0, a, aOff, as, b, bOff, bs, numel(shape))
   forEachRow(shape, [contiguousStrides(shape), aStrides, bStrides], [0, aOff, bOff], (pos, n, inner) =>
     f(out, pos[0], a, pos[1], inner[1], b, pos[2], inner[2], n))
 }

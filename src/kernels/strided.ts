@@ -8,6 +8,25 @@
  */
 import { coalesce, type Shape } from '../shape.ts'
 
+/**
+ * The single stride that walks a layout in row-major order, if there is one: 1 for a contiguous
+ * layout, 0 when every element is the same storage slot (a broadcast scalar), otherwise -1.
+ * Lets kernels run one flat loop with no driver and no allocation (the tiny-op fast path).
+ */
+export function flatStride(shape: Shape, strides: Shape): number {
+  let allZero = true
+  let expected = 1
+  let contiguous = true
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i]
+    if (d === 1) continue
+    if (strides[i] !== 0) allZero = false
+    if (strides[i] !== expected) contiguous = false
+    expected *= d
+  }
+  return contiguous ? 1 : allZero ? 0 : -1
+}
+
 export function forEachRow(
   shape: Shape,
   strides: readonly Shape[],

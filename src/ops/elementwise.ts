@@ -141,8 +141,21 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
 
 /** A 0-d tensor holding `v` exactly as the computation dtype sees it (integers widen to int32). */
 function scalarIn(v: number, dtype: DType): Tensor {
-  return scalarTensor(v, isFloating(dtype) ? dtype : 'int32')
+  const storageType = isFloating(dtype) ? dtype : 'int32'
+  // Reuse 0-d constants: `x.mul(0.5)` in a loop should not allocate a tensor per call. They are
+  // never handed to callers, so nothing can write to them. (-0 is not cached: Map keys equate it with 0.)
+  const cache = SCALARS[storageType]
+  let t = cache.get(v)
+  if (t === undefined) {
+    t = scalarTensor(v, storageType)
+    if (Object.is(v, -0)) return t
+    if (cache.size >= 1024) cache.clear()
+    cache.set(v, t)
+  }
+  return t
 }
+
+const SCALARS: Record<DType, Map<number, Tensor>> = { float32: new Map(), float64: new Map(), int32: new Map(), int8: new Map(), bool: new Map() }
 
 function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor, DType] {
   if (typeof a === 'number' && typeof b === 'number') throw new TesseraError(`${op}: at least one operand must be a tensor`)
@@ -182,7 +195,7 @@ const half = (g: Tensor): Tensor => g.mul(0.5)
 export const binaryOps = {
   add: binaryDef('add', 'add', 'none', (_c, g) => [g, g]),
   sub: binaryDef('sub', 'sub', 'none', (_c, g) => [g, g.neg()]),
-  mul: binaryDef('mul', 'mul', 'ab', ({ saved: [a, b] }, g) => [g.mul(b), g.mul(a)]),
+  mul: binaryDef('mul', 'mul', 'ab', ({ saved: [a, b], needsGrad }, g) => [needsGrad[0] ? g.mul(b) : null, needsGrad[1] ? g.mul(a) : null]),
   // d(a/b) = g/b, -g a/b^2
   div: binaryDef('div', 'div', 'ab', ({ saved: [a, b], needsGrad }, g) => [g.div(b), needsGrad[1] ? g.mul(a).div(b.mul(b)).neg() : null]),
   // d a^b: g b a^{b-1}, taken as 0 where b = 0 (a^0 = 1 for every a, even where 0^{-1} is inf);
