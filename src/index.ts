@@ -25,6 +25,17 @@ export { matmul } from './ops/matmul.ts'
 export { softmax, logSoftmax } from './ops/softmax.ts'
 export { cat, gather, scatter, scatterAdd, indexSelect, indexAdd, pad, flip } from './ops/indexing.ts'
 export { stack, split, chunk, tril, triu, roll, repeat, linear, dropout, narrow, select, squeeze, unsqueeze, flatten } from './functional.ts'
+export {
+  conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d,
+  type ConvOptions, type ConvTransposeOptions, type UnfoldOptions, type FoldOptions,
+} from './conv.ts'
+export {
+  maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveMaxPool1d, adaptiveMaxPool2d,
+  type MaxPoolOptions, type AvgPoolOptions,
+} from './ops/pool.ts'
 export { kernels, type KernelTable } from './kernels/registry.ts'
 export * as F from './F.ts'
 export * as nn from './nn/index.ts'
+export * as io from './io/index.ts'
+export * as data from './data/index.ts'
+export * as optim from './optim/index.ts'

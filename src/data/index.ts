@@ -1,0 +1,13 @@
+/**
+ * @file The `data` namespace: parsers for the bundled datasets (text in, tensors out), a character
+ * vocabulary, seeded splits and the minibatch `DataLoader`. Runtime-neutral; reading the bundled
+ * files from disk is `loadDataset` in `tessera/node`.
+ */
+export {
+  parseDigits, parseIris, parseBreastCancer, parseNames, parseSpamSubjects, parseCo2, parseSeattleWeather,
+  type ClassificationData, type TextClassificationData, type WeatherData,
+} from './datasets.ts'
+export { parseCsv, parseLines, type CsvRecord } from './csv.ts'
+export { CharVocab } from './vocab.ts'
+export { shuffledIndices, trainTestSplit } from './sampling.ts'
+export { DataLoader, type DataLoaderOptions, type Batch } from './loader.ts'
