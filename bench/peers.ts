@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import type { Workload } from './harness.ts'
+import { convCase } from './conv.bench.ts'
 
 type TF = typeof import('@tensorflow/tfjs-core')
 
@@ -12,6 +13,8 @@ type TF = typeof import('@tensorflow/tfjs-core')
 type PeerBuilder = (tf: TF) => () => unknown
 
 function peerBuilders(key: string): PeerBuilder | null {
+  const conv = convPeer(key)
+  if (conv) return conv
   const gemm = /^sgemm-(\d+)$/.exec(key)
   if (gemm) {
     const n = Number(gemm[1])
@@ -23,6 +26,23 @@ function peerBuilders(key: string): PeerBuilder | null {
     return (tf) => { const a = tf.randomNormal([n, n], 0, 1, 'float32', 1), x = tf.randomNormal([n, 1], 0, 1, 'float32', 2); return () => tf.tidy(() => tf.matMul(a, x).dataSync()) }
   }
   return null
+}
+
+/** tf.conv2d / tf.depthwiseConv2d on the tessera workload's values, converted to NHWC and HWIO (HWC1). */
+function convPeer(key: string): PeerBuilder | null {
+  const c = convCase(key)
+  if (!c) return null
+  const { Cin, Cout, H } = c
+  const x = c.x.permute([0, 2, 3, 1]).contiguous().data() as Float32Array // (1, H, H, Cin)
+  // dense (Cout, Cin, 3, 3) -> (3, 3, Cin, Cout); depthwise (C, 1, 3, 3) -> (3, 3, C, 1)
+  const f = c.w.permute(c.depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0]).contiguous().data() as Float32Array
+  const fShape: [number, number, number, number] = c.depthwise ? [3, 3, Cin, 1] : [3, 3, Cin, Cout]
+  return (tf) => {
+    const xt = tf.tensor4d(x, [1, H, H, Cin]), ft = tf.tensor4d(f, fShape)
+    return c.depthwise
+      ? () => tf.tidy(() => tf.depthwiseConv2d(xt, ft, 1, 'same').dataSync())
+      : () => tf.tidy(() => tf.conv2d(xt, ft, 1, 'same').dataSync())
+  }
 }
 
 const titleShape = (w: Workload): number[] | null => {

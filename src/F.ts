@@ -11,6 +11,15 @@ export { logsumexp } from './ops/reduce.ts'
 export { matmul } from './ops/matmul.ts'
 export { pad, cat, gather, scatter, scatterAdd, indexSelect, indexAdd, flip } from './ops/indexing.ts'
 export { linear, dropout, maskedFill, stack, split, chunk, tril, triu, roll, repeat, norm, narrow, select } from './functional.ts'
+export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, unfold, fold } from './conv.ts'
+export {
+  maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveMaxPool1d, adaptiveMaxPool2d,
+} from './ops/pool.ts'
+export {
+  crossEntropy, nllLoss, mseLoss, l1Loss, huberLoss, smoothL1Loss, binaryCrossEntropy, binaryCrossEntropyWithLogits, bceWithLogits,
+  klDiv, cosineSimilarity, cosineEmbeddingLoss,
+} from './nn/losses.ts'
+export { embedding, bilinear } from './nn/embedding.ts'
 
 export const relu = (x: Tensor): Tensor => x.relu()
 export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x)

@@ -3,3 +3,19 @@ export { Module, type ForwardHook, type StateDict, type LoadResult } from './mod
 export { Parameter } from './parameter.ts'
 export { Sequential, ModuleList, ModuleDict } from './containers.ts'
 export { Linear, type LinearOptions } from './linear.ts'
+export * as init from './init.ts'
+export {
+  ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, Identity, Dropout, Flatten, Unflatten,
+  type DropoutOptions,
+} from './activation.ts'
+export { Embedding, Bilinear, embedding, bilinear, type EmbeddingOptions, type BilinearOptions } from './embedding.ts'
+export { RNNCell, GRUCell, LSTMCell, RNN, GRU, LSTM, type CellOptions, type RNNOptions } from './rnn.ts'
+export {
+  SinusoidalPositionalEncoding, LearnedPositionalEmbedding, RotaryEmbedding, applyRotaryEmbedding, sinusoidalTable,
+  type RotaryOptions, type LearnedPositionalOptions,
+} from './positional.ts'
+export * as losses from './losses.ts'
+export {
+  CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss, HuberLoss, SmoothL1Loss, KLDivLoss, CosineEmbeddingLoss,
+  CosineSimilarity,
+} from './loss-modules.ts'

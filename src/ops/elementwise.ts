@@ -7,10 +7,12 @@
  */
 import { TesseraError, check } from '../errors.ts'
 import { broadcastShapes, broadcastStrides } from '../shape.ts'
-import { isFloating, resultType, toFloating, type DType } from '../dtype.ts'
+import { isFloating, promoteTypes, resultType, toFloating, type DType } from '../dtype.ts'
 import { binaryInto, unaryInto, whereInto, type BinaryName, type UnaryName } from '../kernels/elementwise.ts'
 import { Tensor, emptyTensor, scalarTensor } from '../tensor.ts'
 import { apply, type Ctx, type OpDef } from './op.ts'
+import { isGradEnabled } from '../autograd.ts'
+import { geluBackward } from '../kernels/gelu.ts'
 
 export type Operand = Tensor | number
 
@@ -20,12 +22,13 @@ interface UnaryArgs { p: number; q: number }
 type Saves = 'x' | 'y' | 'none'
 type UnaryGrad = (g: Tensor, saved: Tensor, args: UnaryArgs) => Tensor
 
-function unaryDef(name: string, kernel: UnaryName, saves: Saves, grad: UnaryGrad): OpDef<UnaryArgs & { dtype: DType }> {
+/** `f32Kernel`, when given, replaces `kernel` for float32 outputs (a faster, float32-accurate variant). */
+function unaryDef(name: string, kernel: UnaryName, saves: Saves, grad: UnaryGrad, f32Kernel?: UnaryName): OpDef<UnaryArgs & { dtype: DType }> {
   return {
     name,
     forward(ctx, [x], args) {
       const out = emptyTensor(x.shape, args.dtype)
-      unaryInto(kernel, out.storage, x.storage, x.offset, x.strides, x.shape, args.p, args.q)
+      unaryInto(f32Kernel && args.dtype === 'float32' ? f32Kernel : kernel, out.storage, x.storage, x.offset, x.strides, x.shape, args.p, args.q)
       if (saves === 'x') ctx.save(x)
       else if (saves === 'y') ctx.save(out)
       return out
@@ -64,12 +67,15 @@ export const unaryOps = {
   leakyRelu: unaryDef('leakyRelu', 'leakyRelu', 'x', (g, x, { p }) => where(positive(x), g, g.mul(p))),
   // elu'(x) = 1 for x > 0, alpha e^x = y + alpha otherwise.
   elu: unaryDef('elu', 'elu', 'x', (g, x, { p }) => where(positive(x), g, g.mul(x.exp().mul(p)))),
-  // gelu'(x) = Phi(x) + x phi(x)
+  // gelu'(x) = Phi(x) + x phi(x). Float32 outputs use the fast erf (src/kernels/fastmath.ts).
+  // NOTE: with no graph to record, backward is one fused kernel pass; under createGraph it is the
+  // composite below, which is differentiable again. Both compute the same formula.
   gelu: unaryDef('gelu', 'gelu', 'x', (g, x) => {
+    if (!isGradEnabled()) return geluGradFused(g, x)
     const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5)
     const pdf = x.mul(x).mul(-0.5).exp().mul(INV_SQRT_2PI)
     return g.mul(cdf.add(x.mul(pdf)))
-  }),
+  }, 'geluF32'),
   // d/dx of x (1 + tanh u)/2 with u = sqrt(2/pi)(x + 0.044715 x^3): (1 + t)/2 + x (1 - t^2) u'/2
   geluTanh: unaryDef('geluTanh', 'geluTanh', 'x', (g, x) => {
     const t = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh()
@@ -91,6 +97,13 @@ export const unaryOps = {
   // d x^p / dx = p x^{p-1} (0 when p = 0)
   powScalar: unaryDef('powScalar', 'powScalar', 'x', (g, x, { p }) => (p === 0 ? g.mul(0) : g.mul(x.pow(p - 1).mul(p)))),
 } satisfies Record<string, OpDef<UnaryArgs & { dtype: DType }>>
+
+/** g * gelu'(x) by the fused kernel (no graph). */
+function geluGradFused(g: Tensor, x: Tensor): Tensor {
+  const dx = emptyTensor(x.shape, promoteTypes(g.dtype, x.dtype))
+  geluBackward(dx.storage, g.storage, g.offset, g.strides, x.storage, x.offset, x.strides, x.shape)
+  return dx
+}
 
 type FloatUnary = 'exp' | 'log' | 'log1p' | 'expm1' | 'sqrt' | 'rsqrt' | 'reciprocal' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'erf' | 'gelu' | 'geluTanh' | 'silu'
 

@@ -10,6 +10,8 @@ import { castOp, copyOp, expandOp, permuteOp, reshapeOp, sliceOp, sliceScatterOp
 import { matmulOp } from './matmul.ts'
 import { softmaxOps } from './softmax.ts'
 import { catOp, flipOp, gatherOp, indexOps, padOp, scatterOps } from './indexing.ts'
+import { convOps } from './conv.ts'
+import { poolOps } from './pool.ts'
 
 export type OpName =
   | keyof typeof unaryOps | keyof typeof binaryOps | 'where'
@@ -17,6 +19,7 @@ export type OpName =
   | 'reshape' | 'permute' | 'expand' | 'slice' | 'sliceScatter' | 'copy' | 'cast'
   | 'matmul' | keyof typeof softmaxOps
   | 'gather' | keyof typeof scatterOps | keyof typeof indexOps | 'cat' | 'pad' | 'flip'
+  | keyof typeof convOps | keyof typeof poolOps
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: { readonly [K in OpName]: OpDef<any> } = {
@@ -25,4 +28,5 @@ export const OPS: { readonly [K in OpName]: OpDef<any> } = {
   reshape: reshapeOp, permute: permuteOp, expand: expandOp, slice: sliceOp, sliceScatter: sliceScatterOp, copy: copyOp, cast: castOp,
   matmul: matmulOp, ...softmaxOps,
   gather: gatherOp, ...scatterOps, ...indexOps, cat: catOp, pad: padOp, flip: flipOp,
+  ...convOps, ...poolOps,
 }

@@ -19,6 +19,11 @@ import type { Node } from '../../src/autograd.ts'
 import { OPS, type OpName } from '../../src/ops/index.ts'
 import { sliceScatter } from '../../src/ops/view.ts'
 import { assertThrows } from '../helpers.ts'
+import { F } from '../../src/index.ts'
+import { depthwiseRaw } from '../../src/ops/conv.ts'
+import { avgPoolBackwardOp } from '../../src/ops/pool.ts'
+import { apply } from '../../src/ops/op.ts'
+import { windowAxis } from '../../src/kernels/pool.ts'
 
 interface Case {
   /** What the case exercises (printed on failure). */
@@ -66,6 +71,14 @@ const bin = (label: string, fn: (x: Tensor, y: Tensor) => Tensor, sa: number[], 
   ({ label, inputs: () => [rnd(sa, ma), rnd(sb, mb)], fn })
 
 // ---------------------------------------------------------------- cases
+
+/** Depthwise geometry of the grad-op cases: x (1, 2, 5, 4), w (4, 1, 3, 2), stride 2, padding [1, 0]. */
+const DW = { N: 1, C: 2, M: 2, H: 5, W: 4, Ho: 3, Wo: 2, kH: 3, kW: 2, sH: 2, sW: 2, dH: 1, dW: 1, pH: 1, pW: 0 }
+/** Average-pool tables of the avgPoolBackward case: a (5, 4) input, kernel [3, 2], stride 2, padding 1 -> (3, 3). */
+const AVG = {
+  h: windowAxis(5, 3, { kernel: 3, stride: 2, pad: 1, dilation: 1 }, true),
+  w: windowAxis(4, 3, { kernel: 2, stride: 2, pad: 1, dilation: 1 }, false),
+}
 
 const CASES: { [K in OpName]: Case[] } = {
   // ---- unary
@@ -298,6 +311,38 @@ const CASES: { [K in OpName]: Case[] } = {
     un('all dims of transposed', (x) => pad(x.mT, [0, 1, 2, 1]), undefined, [3, 2]),
   ],
   flip: [un('dim 0', (x) => x.flip(0)), un('dims [0,1]', (x) => x.flip([0, 1])), un('dim -1 of transposed', (x) => x.mT.flip(-1))],
+
+  // ---- convolution: conv = unfold -> matmul, transposed conv = matmul -> fold; depthwise is direct
+  unfold: [
+    un('F.unfold kernel [2,3] padding 1 stride [2,1] dilation [1,2]', (x) => F.unfold(x, { kernelSize: [2, 3], padding: 1, stride: [2, 1], dilation: [1, 2] }), undefined, [2, 2, 4, 5]),
+    un('F.unfold of a transposed input', (x) => F.unfold(x.transpose(2, 3), { kernelSize: 2 }), undefined, [1, 2, 4, 3]),
+    bin('conv1d stride 2 padding 1', (x, w) => F.conv1d(x, w, null, { stride: 2, padding: 1 }), [2, 3, 7], [2, 3, 3]),
+    bin("conv2d groups 2 padding 'same' (even kernel)", (x, w) => F.conv2d(x, w, null, { groups: 2, padding: 'same' }), [1, 4, 4, 3], [2, 2, 2, 2]),
+    bin('conv3d padding 1 stride 2', (x, w) => F.conv3d(x, w, null, { padding: 1, stride: 2 }), [1, 2, 3, 3, 3], [2, 2, 2, 2, 2]),
+  ],
+  fold: [
+    un('F.fold overlapping blocks', (c) => F.fold(c, { outputSize: [3, 4], kernelSize: 2 }), undefined, [1, 8, 6]),
+    bin('convTranspose2d stride 2 padding 1 outputPadding 1 groups 2', (x, w) => F.convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }), [1, 4, 2, 3], [4, 1, 3, 3]),
+    bin('convTranspose1d dilation 2 outputPadding 1 (negative padding after)', (x, w) => F.convTranspose1d(x, w, null, { dilation: 2, outputPadding: 1 }), [2, 2, 4], [2, 3, 2]),
+  ],
+  depthwiseConv2d: [
+    { label: 'conv2d groups = C, multiplier 2, stride 2, padding 1, bias', inputs: () => [rnd([2, 2, 5, 4]), rnd([4, 1, 3, 3]), rnd([4])], fn: (x, w, b) => F.conv2d(x, w, b, { groups: 2, stride: 2, padding: 1 }) },
+    bin("dilation 2, padding 'same', transposed input", (x, w) => F.conv2d(x.transpose(2, 3), w, null, { groups: 3, dilation: 2, padding: 'same' }), [1, 3, 5, 6], [3, 1, 3, 3]),
+  ],
+  depthwiseConv2dGradInput: [{ label: 'dy and w', inputs: () => [rnd([1, 4, 3, 2]), rnd([4, 1, 3, 2])], fn: (dy, w) => depthwiseRaw.gradInput(dy, w, DW) }],
+  depthwiseConv2dGradWeight: [{ label: 'x and dy', inputs: () => [rnd([1, 2, 5, 4]), rnd([1, 4, 3, 2])], fn: (x, dy) => depthwiseRaw.gradWeight(x, dy, DW) }],
+  // maxPool: independent normals never tie, so eps never moves an argmax
+  maxPool: [
+    un('maxPool2d k3 s2 p1 ceilMode dilation [1,2]', (x) => F.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, dilation: [1, 2] }), undefined, [1, 2, 6, 7]),
+    un('maxPool1d k2 stride 1 (overlapping windows), transposed input', (x) => F.maxPool1d(x.mT, { kernelSize: 2, stride: 1 }), undefined, [2, 5, 3]),
+    un('adaptiveMaxPool2d [2,3] of [5,4]', (x) => F.adaptiveMaxPool2d(x, [2, 3]), undefined, [2, 1, 5, 4]),
+  ],
+  avgPool: [
+    un('avgPool2d k3 s2 p1 ceilMode, no countIncludePad', (x) => F.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), undefined, [1, 2, 6, 5]),
+    un('avgPool1d k3 padding 1, divisor includes padding', (x) => F.avgPool1d(x, { kernelSize: 3, padding: 1 }), undefined, [2, 2, 5]),
+    un('adaptiveAvgPool2d [3,2] of [5,7], transposed input', (x) => F.adaptiveAvgPool2d(x.transpose(2, 3), [3, 2]), undefined, [1, 2, 7, 5]),
+  ],
+  avgPoolBackward: [un('the adjoint applied directly', (g) => apply(avgPoolBackwardOp, [g], AVG), undefined, [1, 2, 3, 3])],
 }
 
 // ---------------------------------------------------------------- first order, per op
@@ -416,6 +461,26 @@ test('third order: d^3/dx^3 of sum(tanh(x)^3)', () => {
   const x = rnd([2, 3])
   const second = (x: Tensor): Tensor => gradOf((x) => gradOf((x) => x.tanh().pow(3).sum(), [x]).sum(), [x])
   gradcheck(second, [x])
+})
+
+test('second order: conv2d through unfold -> matmul -> fold, both inputs', () => {
+  const loss = (x: Tensor, w: Tensor): Tensor => F.conv2d(x, w, null, { stride: 2, padding: 1 }).tanh().sum()
+  const x = rnd([1, 2, 5, 4]), w = rnd([3, 2, 3, 3])
+  gradcheck((x, w) => gradOf(loss, [x, w], 0), [x, w])
+  gradcheck((x, w) => gradOf(loss, [x, w], 1), [x, w])
+})
+
+test('second order: depthwise conv2d, convTranspose1d, maxPool2d and avgPool2d', () => {
+  const dw = (x: Tensor, w: Tensor): Tensor => F.conv2d(x, w, null, { groups: 2, padding: 1 }).pow(2).sum()
+  const x = rnd([1, 2, 4, 3]), w = rnd([4, 1, 2, 2])
+  gradcheck((x, w) => gradOf(dw, [x, w], 0), [x, w])
+  gradcheck((x, w) => gradOf(dw, [x, w], 1), [x, w])
+  const tr = (x: Tensor, w: Tensor): Tensor => F.convTranspose1d(x, w, null, { stride: 2, outputPadding: 1 }).sin().sum()
+  const xt = rnd([1, 2, 3]), wt = rnd([2, 2, 3])
+  gradcheck((x, w) => gradOf(tr, [x, w], 1), [xt, wt])
+  const xp = rnd([1, 1, 4, 5])
+  gradcheck((x) => gradOf((x) => F.maxPool2d(x, { kernelSize: 2, stride: 1 }).pow(3).sum(), [x]), [xp])
+  gradcheck((x) => gradOf((x) => F.avgPool2d(x, { kernelSize: 3, padding: 1, stride: 2 }).exp().sum(), [x]), [xp])
 })
 
 test('prod is first-order only: its backward under createGraph throws a TesseraError', () => {
