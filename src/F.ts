@@ -1,6 +1,6 @@
 /**
  * @file The `F` namespace: functional forms, named as in `torch.nn.functional` (camelCase).
- * `F.crossEntropy` and the other losses arrive with the nn module.
+ * Losses (`F.crossEntropy`, `F.mseLoss`, ...) live in src/nn/losses.ts and are re-exported here.
  */
 import type { Tensor } from './tensor.ts'
 import { floatUnary } from './ops/elementwise.ts'

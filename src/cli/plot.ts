@@ -6,7 +6,7 @@
 export interface Series { name: string; values: number[]; color: string }
 export interface Panel { title: string; yLabel: string; series: Series[] }
 
-const W = 480, H = 300, PAD = { l: 56, r: 16, t: 32, b: 40 }
+const W = 480, H = 300, PAD = { l: 56, r: 16, t: 48, b: 44 }
 
 function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) { hi = lo + 1 }
@@ -35,13 +35,17 @@ function panelSvg(p: Panel, x0: number): string {
     parts.push(`<line x1="${x0 + PAD.l}" x2="${x0 + W - PAD.r}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/>`)
     parts.push(`<text x="${x0 + PAD.l - 6}" y="${py(t) + 4}" text-anchor="end">${t}</text>`)
   }
-  parts.push(`<text x="${x0 + W / 2}" y="${H - 8}" text-anchor="middle">epoch</text>`)
+  for (const t of niceTicks(1, Math.max(2, n), Math.min(8, Math.max(1, n - 1))).filter((t) => Number.isInteger(t) && t <= n)) {
+    parts.push(`<text x="${px(t - 1)}" y="${H - PAD.b + 16}" text-anchor="middle">${t}</text>`)
+  }
+  parts.push(`<text x="${x0 + W / 2}" y="${H - 6}" text-anchor="middle">epoch</text>`)
   parts.push(`<text transform="translate(${x0 + 14},${H / 2}) rotate(-90)" text-anchor="middle">${escapeXml(p.yLabel)}</text>`)
   p.series.forEach((s, k) => {
     const pts = s.values.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ')
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`)
     const last = s.values[s.values.length - 1]
-    parts.push(`<text x="${x0 + W - PAD.r}" y="${PAD.t + 14 * (k + 1)}" text-anchor="end" fill="${s.color}">${escapeXml(s.name)}: ${last?.toFixed(4)}</text>`)
+    // Legend in the top margin, one entry per series, with the final value.
+    parts.push(`<text x="${x0 + PAD.l + 150 * k}" y="38" fill="${s.color}">— ${escapeXml(s.name)}: ${last?.toFixed(4)}</text>`)
   })
   return parts.join('\n')
 }

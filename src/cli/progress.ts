@@ -22,11 +22,9 @@ export interface StepInfo {
 }
 
 export class Progress {
-  private lastPlain = -1
-
   constructor(private readonly out: ProgressSink, private readonly totalSteps: number, private readonly startMs: number) {}
 
-  /** Redraws the bar (TTY) or prints a line every 10% of an epoch and at its end (plain). */
+  /** Redraws the bar (TTY) or prints a line at the end of each epoch (plain). */
   update(s: StepInfo, nowMs: number): void {
     const done = (s.epoch - 1) * s.steps + s.step
     const rate = s.examples / Math.max(1e-9, (nowMs - this.startMs) / 1000)
@@ -39,12 +37,7 @@ export class Progress {
       if (done === this.totalSteps) this.out.write('\n')
       return
     }
-    const tenth = Math.floor((10 * s.step) / s.steps)
-    const key = s.epoch * 11 + tenth
-    if (s.step === s.steps || key !== this.lastPlain && tenth > 0 && s.steps >= 10) {
-      this.lastPlain = key
-      this.out.write(stats + '\n')
-    }
+    if (s.step === s.steps) this.out.write(stats + '\n') // plain output: one line per epoch
   }
 }
 
