@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url'
 import type { Workload } from './harness.ts'
 import { convCase } from './conv.bench.ts'
+import { trainCase } from './train.bench.ts'
 
 type TF = typeof import('@tensorflow/tfjs-core')
 
@@ -13,7 +14,7 @@ type TF = typeof import('@tensorflow/tfjs-core')
 type PeerBuilder = (tf: TF) => () => unknown
 
 function peerBuilders(key: string): PeerBuilder | null {
-  const conv = convPeer(key)
+  const conv = convPeer(key) ?? trainPeer(key)
   if (conv) return conv
   const gemm = /^sgemm-(\d+)$/.exec(key)
   if (gemm) {
@@ -26,6 +27,36 @@ function peerBuilders(key: string): PeerBuilder | null {
     return (tf) => { const a = tf.randomNormal([n, n], 0, 1, 'float32', 1), x = tf.randomNormal([n, 1], 0, 1, 'float32', 2); return () => tf.tidy(() => tf.matMul(a, x).dataSync()) }
   }
   return null
+}
+
+/**
+ * One Adam training step of the same MLP or CNN on the same data (NHWC for the CNN), with
+ * tf.train.adam and softmax cross-entropy; weights are glorot-normal-ish random, as their values do
+ * not change the work.
+ */
+function trainPeer(key: string): PeerBuilder | null {
+  const c = trainCase(key)
+  if (!c) return null
+  const x = (c.kind === 'cnn' ? c.x.permute([0, 2, 3, 1]).contiguous() : c.x).data() as Float32Array
+  const labels = Array.from(c.y.data())
+  return (tf) => {
+    const xs = c.kind === 'cnn' ? tf.tensor4d(x, [64, 28, 28, 1]) : tf.tensor2d(x, [128, 784])
+    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 10)
+    const v = (shape: number[], seed: number): import('@tensorflow/tfjs-core').Variable => tf.variable(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), 1 / Math.sqrt(shape.slice(0, -1).reduce((p, d) => p * d, 1))))
+    const opt = tf.train.adam(1e-3)
+    type T = import('@tensorflow/tfjs-core').Tensor
+    let forward: () => T
+    if (c.kind === 'mlp') {
+      const [w1, b1, w2, b2, w3, b3] = [v([784, 256], 1), v([256], 2), v([256, 256], 3), v([256], 4), v([256, 10], 5), v([10], 6)]
+      forward = () => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(xs, w1), b1)), w2), b2)), w3), b3)
+    } else {
+      const [k1, c1, k2, c2, w, b] = [v([3, 3, 1, 8], 1), v([8], 2), v([3, 3, 8, 16], 3), v([16], 4), v([784, 10], 5), v([10], 6)]
+      type T4 = import('@tensorflow/tfjs-core').Tensor4D
+      const block = (h: T4, k: T4, bias: T): T4 => tf.maxPool(tf.relu(tf.add(tf.conv2d(h, k, 1, 'same'), bias)) as T4, 2, 2, 'valid')
+      forward = () => tf.add(tf.matMul(tf.reshape(block(block(xs as T4, k1 as T4, c1), k2 as T4, c2), [64, 784]), w), b)
+    }
+    return () => tf.tidy(() => opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, forward()) as import('@tensorflow/tfjs-core').Scalar, true)!.dataSync())
+  }
 }
 
 /** tf.conv2d / tf.depthwiseConv2d on the tessera workload's values, converted to NHWC and HWIO (HWC1). */
@@ -79,6 +110,9 @@ function rowPeer(w: Workload): PeerBuilder | null {
 /** Adds 'tfjs-cpu' and 'tfjs-wasm' implementations to every workload that has a peer. */
 export async function addPeers(workloads: Workload[]): Promise<Workload[]> {
   const tf = await import('@tensorflow/tfjs-core')
+  // tfjs-core registers no gradients by itself; the @tensorflow/tfjs bundle registers them (for
+  // the training-step workloads) into the same tfjs-core instance.
+  await import('@tensorflow/tfjs')
   await import('@tensorflow/tfjs-backend-cpu')
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
   wasm.setWasmPaths(fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url)))

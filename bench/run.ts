@@ -9,6 +9,7 @@ import { markdown, runWorkloads, type Workload } from './harness.ts'
 import { gemmWorkloads } from './gemm.bench.ts'
 import { rowWorkloads, tapeWorkloads } from './rows.bench.ts'
 import { convWorkloads } from './conv.bench.ts'
+import { trainWorkloads } from './train.bench.ts'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(name)
@@ -21,7 +22,7 @@ for (let i = 0; i < args.length; i++) {
 const quick = flag('--quick')
 const filter = value('--filter') ? new RegExp(value('--filter')!) : null
 
-let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick }), ...convWorkloads({ quick })]
+let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick }), ...convWorkloads({ quick }), ...trainWorkloads()]
 if (filter) workloads = workloads.filter((w) => filter.test(w.key))
 if (flag('--compare')) {
   const { addPeers } = await import('./peers.ts')
