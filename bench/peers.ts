@@ -86,6 +86,18 @@ function rowPeer(w: Workload): PeerBuilder | null {
     const shape = titleShape(w)!
     return (tf) => { const x = tf.randomNormal(shape, 0, 1, 'float32', 3); return () => tf.tidy(() => tf.softmax(x).dataSync()) }
   }
+  if (w.key === 'layernorm') {
+    const shape = titleShape(w)!
+    // tfjs has no layerNorm op: moments over the last axis, then the arithmetic.
+    return (tf) => {
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 3)
+      const g = tf.randomNormal([shape[1]], 1, 0.1, 'float32', 4), b = tf.randomNormal([shape[1]], 0, 0.1, 'float32', 5)
+      return () => tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, -1, true)
+        return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b).dataSync()
+      })
+    }
+  }
   if (w.key === 'gelu') {
     const n = Number(/on (\d+) floats/.exec(w.title)![1])
     // tfjs-core has no GELU op; this is its exact-erf formula from primitive ops.

@@ -20,6 +20,8 @@ export {
   klDiv, cosineSimilarity, cosineEmbeddingLoss,
 } from './nn/losses.ts'
 export { embedding, bilinear } from './nn/embedding.ts'
+export { layerNorm, rmsNorm, groupNorm, batchNorm } from './ops/norm.ts'
+export { scaledDotProductAttention, scaledDotProductAttentionRef } from './ops/attention.ts'
 
 export const relu = (x: Tensor): Tensor => x.relu()
 export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x)

@@ -33,6 +33,8 @@ export {
   maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveMaxPool1d, adaptiveMaxPool2d,
   type MaxPoolOptions, type AvgPoolOptions,
 } from './ops/pool.ts'
+export { layerNorm, rmsNorm, groupNorm, batchNorm, type BatchNormOptions } from './ops/norm.ts'
+export { scaledDotProductAttention, scaledDotProductAttentionRef, type AttentionOptions } from './ops/attention.ts'
 export { kernels, type KernelTable } from './kernels/registry.ts'
 export * as F from './F.ts'
 export * as nn from './nn/index.ts'

@@ -50,7 +50,10 @@ export const UNARY = {
   // gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2 (Hendrycks & Gimpel 2016, eqn 1).
   gelu: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = 0.5 * v * (1 + erf(v * Math.SQRT1_2)) } },
   // The same for float32 outputs: x Phi(x) with the table-driven Phi of fastmath.ts (relative error < 2.5e-8).
-  geluF32: (out, o, x, xi, xs, n) => { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v * normalCdfF32(v) } },
+  geluF32: (out, o, x, xi, xs, n) => {
+    if (xs === 1) { for (let i = 0; i < n; i++) { const v = x[xi + i]; out[o + i] = v * normalCdfF32(v) } }
+    else { for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = v * normalCdfF32(v) } }
+  },
   // tanh approximation: x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
   geluTanh: (out, o, x, xi, xs, n) => {
     for (let i = 0; i < n; i++) { const v = x[xi + i * xs]; out[o + i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))) }

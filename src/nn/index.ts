@@ -23,3 +23,10 @@ export {
   Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, type ConvModuleOptions, type ConvTransposeModuleOptions,
 } from './conv.ts'
 export { MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d } from './pool.ts'
+export {
+  BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, RMSNorm, GroupNorm,
+  type BatchNormModuleOptions, type LayerNormOptions, type RMSNormOptions, type GroupNormOptions,
+} from './norm.ts'
+export {
+  MultiheadAttention, TransformerEncoderLayer, type MultiheadAttentionOptions, type AttentionCall, type TransformerEncoderLayerOptions,
+} from './attention.ts'

@@ -12,6 +12,8 @@ import { softmaxOps } from './softmax.ts'
 import { catOp, flipOp, gatherOp, indexOps, padOp, scatterOps } from './indexing.ts'
 import { convOps } from './conv.ts'
 import { poolOps } from './pool.ts'
+import { normOps } from './norm.ts'
+import { attentionOp } from './attention.ts'
 
 export type OpName =
   | keyof typeof unaryOps | keyof typeof binaryOps | 'where'
@@ -20,6 +22,7 @@ export type OpName =
   | 'matmul' | keyof typeof softmaxOps
   | 'gather' | keyof typeof scatterOps | keyof typeof indexOps | 'cat' | 'pad' | 'flip'
   | keyof typeof convOps | keyof typeof poolOps
+  | keyof typeof normOps | 'scaledDotProductAttention'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: { readonly [K in OpName]: OpDef<any> } = {
@@ -29,4 +32,5 @@ export const OPS: { readonly [K in OpName]: OpDef<any> } = {
   matmul: matmulOp, ...softmaxOps,
   gather: gatherOp, ...scatterOps, ...indexOps, cat: catOp, pad: padOp, flip: flipOp,
   ...convOps, ...poolOps,
+  ...normOps, scaledDotProductAttention: attentionOp,
 }

@@ -80,6 +80,14 @@ const AVG = {
   w: windowAxis(4, 3, { kernel: 2, stride: 2, pad: 1, dilation: 1 }, false),
 }
 
+/** Fixed running statistics for the eval-mode batchNorm case (variance kept positive). */
+const RM = tensor([0.3, -0.2, 0.1], { dtype: 'float64' })
+const RV = tensor([0.5, 1.5, 0.8], { dtype: 'float64' })
+
+/** Attention masks: a padding mask (2, 1, 1, 5) with no fully masked row, and an additive bias (4, 6). */
+const PAD = tensor([[true, true, false, true, false], [true, false, true, true, true]]).reshape([2, 1, 1, 5])
+const BIAS = tensor([[0, -1, 0.5, 0, -2, 0], [1, 0, 0, -0.5, 0, 0], [0, 0, 0, 0, 0, 0.3], [-1, 2, 0, 0, 0, 0]], { dtype: 'float64' })
+
 const CASES: { [K in OpName]: Case[] } = {
   // ---- unary
   neg: [un('[3,4]', (x) => x.neg()), un('transposed', (x) => x.mT.neg())],
@@ -343,6 +351,35 @@ const CASES: { [K in OpName]: Case[] } = {
     un('adaptiveAvgPool2d [3,2] of [5,7], transposed input', (x) => F.adaptiveAvgPool2d(x.transpose(2, 3), [3, 2]), undefined, [1, 2, 7, 5]),
   ],
   avgPoolBackward: [un('the adjoint applied directly', (g) => apply(avgPoolBackwardOp, [g], AVG), undefined, [1, 2, 3, 3])],
+
+  // ---- normalisation (fused forward and backward kernels; eps 1e-5 keeps rstd smooth)
+  layerNorm: [
+    { label: 'last dim, weight and bias', inputs: () => [rnd([3, 4]), rnd([4]), rnd([4])], fn: (x, w, b) => F.layerNorm(x, [4], w, b) },
+    un('two trailing dims of a transposed input, no affine', (x) => F.layerNorm(x.mT, [4, 3]), undefined, [2, 3, 4]),
+    bin('three trailing dims, weight only', (x, w) => F.layerNorm(x, [2, 2, 3], w), [2, 2, 2, 3], [2, 2, 3]),
+  ],
+  rmsNorm: [
+    bin('last dim with weight', (x, w) => F.rmsNorm(x, [5], w), [3, 5], [5]),
+    un('two dims, no weight, default eps, slice at an offset', (x) => F.rmsNorm(x.slice(0, 1), [3, 4]), undefined, [3, 3, 4]),
+  ],
+  groupNorm: [
+    { label: '(2, 6, 3), 3 groups, weight and bias', inputs: () => [rnd([2, 6, 3]), rnd([6]), rnd([6])], fn: (x, w, b) => F.groupNorm(x, 3, w, b) },
+    { label: '(2, 4, 2, 3) permuted, 2 groups, bias only', inputs: () => [rnd([2, 3, 4, 2]), rnd([4])], fn: (x, b) => F.groupNorm(x.permute([0, 2, 3, 1]), 2, null, b) },
+    un('(3, 4), one group per channel, no affine', (x) => F.groupNorm(x, 4), undefined, [3, 4]),
+  ],
+  batchNorm: [
+    { label: 'training (4, 3) with affine and running stats', inputs: () => [rnd([4, 3]), rnd([3]), rnd([3])], fn: (x, w, b) => F.batchNorm(x, cst([3]), cst([3]).abs(), w, b, { training: true }) },
+    un('training (2, 3, 4), no affine, no running stats, transposed input', (x) => F.batchNorm(x.transpose(0, 2).transpose(1, 2), null, null, null, null, { training: true }), undefined, [4, 2, 3]),
+    { label: 'eval (2, 3, 2, 2) with running stats and affine', inputs: () => [rnd([2, 3, 2, 2]), rnd([3]), rnd([3])], fn: (x, w, b) => F.batchNorm(x, RM, RV, w, b) },
+  ],
+
+  // ---- attention (fused FlashAttention-2 kernels; the backward recomputes score tiles)
+  scaledDotProductAttention: [
+    { label: '(2, 5, 4) x (2, 6, 4) x (2, 6, 3)', inputs: () => [rnd([2, 5, 4]), rnd([2, 6, 4]), rnd([2, 6, 3])], fn: (q, k, v) => F.scaledDotProductAttention(q, k, v) },
+    { label: 'causal, L > S, scale 0.7, transposed q', inputs: () => [rnd([1, 3, 7]), rnd([1, 5, 3]), rnd([1, 5, 2])], fn: (q, k, v) => F.scaledDotProductAttention(q.mT, k, v, { isCausal: true, scale: 0.7 }) },
+    { label: 'bool padding mask (2,1,1,S), k and v shared across heads', inputs: () => [rnd([2, 2, 3, 4]), rnd([2, 1, 5, 4]), rnd([2, 1, 5, 2])], fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: PAD }) },
+    { label: 'float mask (L, S)', inputs: () => [rnd([4, 3]), rnd([6, 3]), rnd([6, 2])], fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { attnMask: BIAS }) },
+  ],
 }
 
 // ---------------------------------------------------------------- first order, per op
@@ -481,6 +518,30 @@ test('second order: depthwise conv2d, convTranspose1d, maxPool2d and avgPool2d',
   const xp = rnd([1, 1, 4, 5])
   gradcheck((x) => gradOf((x) => F.maxPool2d(x, { kernelSize: 2, stride: 1 }).pow(3).sum(), [x]), [xp])
   gradcheck((x) => gradOf((x) => F.avgPool2d(x, { kernelSize: 3, padding: 1, stride: 2 }).exp().sum(), [x]), [xp])
+})
+
+test('second order: layerNorm (composite backward under createGraph), each of x, weight, bias', () => {
+  const loss = (x: Tensor, w: Tensor, b: Tensor): Tensor => F.layerNorm(x, [4], w, b).tanh().pow(2).sum()
+  const x = rnd([3, 4]), w = rnd([4]), b = rnd([4])
+  for (let k = 0; k < 3; k++) gradcheck((x, w, b) => gradOf(loss, [x, w, b], k), [x, w, b])
+})
+
+test('second order: rmsNorm, groupNorm, batchNorm (training and eval)', () => {
+  const x = rnd([4, 6]), w = rnd([6]), w3 = rnd([3])
+  gradcheck((x, w) => gradOf((x, w) => F.rmsNorm(x, [6], w).sin().sum(), [x, w], 0), [x, w])
+  gradcheck((x, w) => gradOf((x, w) => F.rmsNorm(x, [6], w).sin().sum(), [x, w], 1), [x, w])
+  gradcheck((x) => gradOf((x) => F.groupNorm(x.reshape([2, 6, 2]), 3).pow(3).sum(), [x]), [x])
+  const x3 = rnd([4, 3, 2])
+  gradcheck((x, w) => gradOf((x, w) => F.batchNorm(x, null, null, w, null, { training: true }).pow(3).sum(), [x, w], 0), [x3, w3])
+  gradcheck((x, w) => gradOf((x, w) => F.batchNorm(x, RM, RV, w, null).pow(3).sum(), [x, w], 1), [x3, w3])
+})
+
+test('second order: scaledDotProductAttention (composite backward under createGraph), each of q, k, v', () => {
+  const loss = (q: Tensor, k: Tensor, v: Tensor): Tensor => F.scaledDotProductAttention(q, k, v, { isCausal: true }).pow(2).sum()
+  const q = rnd([1, 4, 3]), k = rnd([1, 5, 3]), v = rnd([1, 5, 2])
+  for (let i = 0; i < 3; i++) gradcheck((q, k, v) => gradOf(loss, [q, k, v], i), [q, k, v])
+  const masked = (q: Tensor, k: Tensor, v: Tensor): Tensor => F.scaledDotProductAttention(q, k, v, { attnMask: BIAS.slice(1, 0, 5) }).tanh().sum()
+  gradcheck((q, k, v) => gradOf(masked, [q, k, v], 0), [q.select(0, 0).detach().requiresGrad_(), k.select(0, 0).detach().requiresGrad_(), v.select(0, 0).detach().requiresGrad_()])
 })
 
 test('prod is first-order only: its backward under createGraph throws a TesseraError', () => {
