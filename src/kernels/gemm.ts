@@ -6,7 +6,7 @@
  *
  * `gemmRef` is the plain triple loop. `gemm` is the tuned path, after the BLIS/GotoBLAS layering
  * (Goto & van de Geijn 2008) with the sizes that won in V8 here: B packed in KC x NR micro-panels,
- * A packed in MR x KC micro-panels, both into float64 workspaces, and a 2 x 5 register-blocked
+ * A packed in MR x KC micro-panels, both into one float64 workspace, and a 2 x 5 register-blocked
  * micro-kernel with the k loop innermost (V8 keeps ~15 doubles in registers; bigger tiles spill).
  * Every C element still sums its K products in order p = 0..K-1 in float64, so `gemm` is bitwise
  * equal to `gemmRef`.
@@ -82,22 +82,26 @@ const NC = 3070 // a multiple of NR near 3072
 /** Below this many multiply-adds the packing overhead is not worth it. */
 const DIRECT_LIMIT = 16 * 16 * 16
 
-// Workspaces grow on demand and are reused across calls (no allocation per call once warm).
-let packA = new Float64Array(MC * KC) // (MC/MR panels, KC, MR)
-let packB = new Float64Array(KC * NC) // (NC/NR panels, KC, NR)
+// One float64 workspace holds both packed operands, reused across calls:
+// [0, B_AT) is A as (MC/MR panels, KC, MR); [B_AT, ...) is B as (NC/NR panels, KC, NR).
+// NOTE: a single array (one base pointer and bound in the micro-kernel) with `| 0` index arithmetic
+// measured 5.3-5.6 GFLOPS here against 4.2-4.6 for separate A and B arrays (n = 512, one thread).
+const B_AT = MC * KC
+const work = new Float64Array(B_AT + KC * NC) // allocated once: a constant array lets V8 fold its bounds checks
 let accC = new Float64Array(0) // (M, N) float64 partial sums when K > KC
 
 /** Packs rows i0..i0+mc, cols p0..p0+kc of A into MR-row micro-panels, zero-padding the last. */
 function packPanelA(g: GemmOperands, i0: number, mc: number, p0: number, kc: number): void {
   const { a, aRs, aCs } = g
+  const W = work
   let dst = 0
   for (let ir = 0; ir < mc; ir += MR) {
     const rows = Math.min(MR, mc - ir)
     const r0 = g.aOff + (i0 + ir) * aRs + p0 * aCs
     for (let p = 0; p < kc; p++) {
       const src = r0 + p * aCs
-      packA[dst] = a[src]
-      packA[dst + 1] = rows > 1 ? a[src + aRs] : 0
+      W[dst] = a[src]
+      W[dst + 1] = rows > 1 ? a[src + aRs] : 0
       dst += MR
     }
   }
@@ -106,13 +110,14 @@ function packPanelA(g: GemmOperands, i0: number, mc: number, p0: number, kc: num
 /** Packs rows p0..p0+kc, cols j0..j0+nc of B into NR-column micro-panels, zero-padding the last. */
 function packPanelB(g: GemmOperands, p0: number, kc: number, j0: number, nc: number): void {
   const { b, bRs, bCs } = g
-  let dst = 0
+  const W = work
+  let dst = B_AT
   for (let jr = 0; jr < nc; jr += NR) {
     const cols = Math.min(NR, nc - jr)
     const c0 = g.bOff + p0 * bRs + (j0 + jr) * bCs
     for (let p = 0; p < kc; p++) {
       const src = c0 + p * bRs
-      for (let j = 0; j < NR; j++) packB[dst + j] = j < cols ? b[src + j * bCs] : 0
+      for (let j = 0; j < NR; j++) W[dst + j] = j < cols ? b[src + j * bCs] : 0
       dst += NR
     }
   }
@@ -132,11 +137,11 @@ function microKernel(kc: number, aBase: number, bBase: number, out: Arr, o: numb
     c00 = out[o]; c01 = out[o + 1]; c02 = out[o + 2]; c03 = out[o + 3]; c04 = out[o + 4]
     c10 = out[o1]; c11 = out[o1 + 1]; c12 = out[o1 + 2]; c13 = out[o1 + 3]; c14 = out[o1 + 4]
   }
-  const A = packA, B = packB
-  let ai = aBase, bi = bBase
+  const W = work
+  let ai = aBase | 0, bi = bBase | 0
   for (let p = 0; p < kc; p++) {
-    const a0 = A[ai], a1 = A[ai + 1]
-    const b0 = B[bi], b1 = B[bi + 1], b2 = B[bi + 2], b3 = B[bi + 3], b4 = B[bi + 4]
+    const a0 = W[ai], a1 = W[(ai + 1) | 0]
+    const b0 = W[bi], b1 = W[(bi + 1) | 0], b2 = W[(bi + 2) | 0], b3 = W[(bi + 3) | 0], b4 = W[(bi + 4) | 0]
     c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; c04 += a0 * b4
     c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; c14 += a1 * b4
     ai = (ai + MR) | 0
@@ -168,7 +173,6 @@ export function gemm(g: GemmOperands, rowStart = 0, rowEnd = g.M): void {
   if (split && accC.length < M * N) accC = new Float64Array(M * N)
   const out = split ? accC : g.c
   const outBase = split ? 0 : g.cOff + rowStart * N
-  if (packB.length < KC * Math.min(NC, N + NR)) packB = new Float64Array(KC * Math.min(NC, N + NR))
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0)
     for (let p0 = 0; p0 < K; p0 += KC) {
@@ -179,7 +183,7 @@ export function gemm(g: GemmOperands, rowStart = 0, rowEnd = g.M): void {
         packPanelA(g, rowStart + i0, mc, p0, kc)
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = Math.min(NR, nc - jr)
-          const bBase = (jr / NR) * kc * NR
+          const bBase = B_AT + (jr / NR) * kc * NR
           for (let ir = 0; ir < mc; ir += MR) {
             const o = outBase + (i0 + ir) * N + j0 + jr
             const rows = Math.min(MR, mc - ir)
