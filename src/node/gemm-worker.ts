@@ -24,8 +24,9 @@ for (;;) {
     const msg = receiveMessageOnPort(port)
     if (msg) data = new Float64Array(msg.message as SharedArrayBuffer)
   }
-  const M = ctrl[CTRL.M], N = ctrl[CTRL.N], K = ctrl[CTRL.K]
-  gemm({ M, N, K, a: data, aOff: 0, aRs: K, aCs: 1, b: data, bOff: M * K, bRs: N, bCs: 1, c: data, cOff: M * K + K * N },
+  const M = ctrl[CTRL.M], N = ctrl[CTRL.N], K = ctrl[CTRL.K], base = ctrl[CTRL.base], R = M - base
+  // The shared A and C regions start at row `base`: shift the offsets so absolute row numbers work.
+  gemm({ M, N, K, a: data, aOff: -base * K, aRs: K, aCs: 1, b: data, bOff: R * K, bRs: N, bCs: 1, c: data, cOff: R * K + K * N - base * N },
     ctrl[CTRL.rowStart], ctrl[CTRL.rowEnd])
   Atomics.store(ctrl, CTRL.done, seen)
   Atomics.notify(ctrl, CTRL.done)

@@ -7,6 +7,8 @@ export const CTRL = {
   M: 2, N: 3, K: 4, rowStart: 5, rowEnd: 6,
   /** 1 when a new shared buffer was posted for this job. */
   newBuffer: 7,
+  /** First row held in the shared A and C regions (rows below it stay on the main thread). */
+  base: 8,
 } as const
 
-export const CTRL_WORDS = 8
+export const CTRL_WORDS = 9

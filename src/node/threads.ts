@@ -71,28 +71,31 @@ function pooledGemm(g: GemmOperands): void {
   const { M, N, K } = g
   const threads = pool.length + 1
   if (M * N * K < PARALLEL_LIMIT || M < 2 * threads) return gemm(g)
-  // Shared layout (float64): A (M, K) | B (K, N) | C (M, N).
-  const need = M * K + K * N + M * N
+  // Even row blocks (multiples of 2, the micro-kernel height); the main thread takes the first
+  // block straight from the caller's arrays, so only the workers' rows are shared.
+  const rows = Math.ceil(M / threads / 2) * 2
+  const base = Math.min(M, rows), R = M - base
+  // Shared layout (float64): A rows [base, M) (R, K) | B (K, N) | C rows [base, M) (R, N).
+  const need = R * K + K * N + R * N
   let grown = false
   if (shared.length < need) {
     shared = new Float64Array(new SharedArrayBuffer(need * 8))
     grown = true
   }
-  copyIn(shared, 0, g.a, g.aOff, g.aRs, g.aCs, M, K)
-  copyIn(shared, M * K, g.b, g.bOff, g.bRs, g.bCs, K, N)
-  // Even row blocks (multiples of 2, the micro-kernel height); the main thread takes the first.
-  const rows = Math.ceil(M / threads / 2) * 2
+  copyIn(shared, 0, g.a, g.aOff + base * g.aRs, g.aRs, g.aCs, R, K)
+  copyIn(shared, R * K, g.b, g.bOff, g.bRs, g.bCs, K, N)
   pool.forEach((w, k) => {
     const start = Math.min(M, rows * (k + 1)), end = Math.min(M, rows * (k + 2))
     if (grown) w.worker.postMessage(shared.buffer)
     w.ctrl[CTRL.M] = M; w.ctrl[CTRL.N] = N; w.ctrl[CTRL.K] = K
     w.ctrl[CTRL.rowStart] = start; w.ctrl[CTRL.rowEnd] = end
     w.ctrl[CTRL.newBuffer] = grown ? 1 : 0
+    w.ctrl[CTRL.base] = base
     w.seq++
     Atomics.store(w.ctrl, CTRL.seq, w.seq)
     Atomics.notify(w.ctrl, CTRL.seq)
   })
-  gemm(g, 0, Math.min(M, rows))
+  gemm(g, 0, base)
   for (const w of pool) {
     for (;;) {
       const done = Atomics.load(w.ctrl, CTRL.done)
@@ -100,8 +103,8 @@ function pooledGemm(g: GemmOperands): void {
       Atomics.wait(w.ctrl, CTRL.done, done, 1000)
     }
   }
-  const cBase = M * K + K * N
-  for (let i = Math.min(M, rows) * N; i < M * N; i++) g.c[g.cOff + i] = shared[cBase + i]
+  const cBase = R * K + K * N
+  for (let i = 0; i < R * N; i++) g.c[g.cOff + base * N + i] = shared[cBase + i]
 }
 
 /** Copies a strided (R, C) matrix into dst at `at`, row-major. */
