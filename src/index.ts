@@ -35,7 +35,7 @@ export {
 } from './ops/pool.ts'
 export { layerNorm, rmsNorm, groupNorm, batchNorm, type BatchNormOptions } from './ops/norm.ts'
 export { scaledDotProductAttention, scaledDotProductAttentionRef, type AttentionOptions } from './ops/attention.ts'
-export { kernels, type KernelTable } from './kernels/registry.ts'
+export { kernels, defaultKernels, type KernelTable } from './kernels/registry.ts'
 export * as F from './F.ts'
 export * as nn from './nn/index.ts'
 export * as io from './io/index.ts'

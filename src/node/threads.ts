@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { TesseraError } from '../errors.ts'
-import { kernels } from '../kernels/registry.ts'
+import { defaultKernels, kernels } from '../kernels/registry.ts'
 import { gemm, type GemmOperands } from '../kernels/gemm.ts'
 import { CTRL, CTRL_WORDS } from './protocol.ts'
 
@@ -22,7 +22,6 @@ const PARALLEL_LIMIT = 48 * 48 * 48
 
 let pool: PoolWorker[] = []
 let shared = new Float64Array(new SharedArrayBuffer(8))
-const singleThreadGemm = kernels.gemm
 
 /** Starts `n - 1` workers (the main thread is the n-th) and routes kernels.gemm through them. */
 export async function startThreads(n = 2): Promise<void> {
@@ -54,7 +53,7 @@ export async function startThreads(n = 2): Promise<void> {
 export async function stopThreads(): Promise<void> {
   const old = pool
   pool = []
-  kernels.gemm = singleThreadGemm
+  kernels.gemm = defaultKernels.gemm
   for (const w of old) {
     Atomics.store(w.ctrl, CTRL.seq, -1)
     Atomics.notify(w.ctrl, CTRL.seq)

@@ -23,7 +23,8 @@ import { check, fmtShape } from '../errors.ts'
 import { isGradEnabled } from '../autograd.ts'
 import { isFloating, type TypedArray } from '../dtype.ts'
 import { broadcastShapes, broadcastStrides, numel } from '../shape.ts'
-import { attentionBackward, attentionForward, type AttentionOperands } from '../kernels/attention.ts'
+import type { AttentionOperands } from '../kernels/attention.ts'
+import { kernels } from '../kernels/registry.ts'
 import { Tensor, emptyTensor, scalarTensor } from '../tensor.ts'
 import { where } from './elementwise.ts'
 import { apply, type OpDef } from './op.ts'
@@ -178,7 +179,7 @@ export const attentionOp: OpDef<AttentionArgs> = {
     // NOTE: no keys (S = 0): softmax over an empty row is empty and out = P v is all zeros, as in
     // the composite; lse = log(0) = -Infinity.
     if (a.S === 0) lse.storage.fill(-Infinity)
-    else attentionForward(out.storage, lse.storage as Float64Array, operands(q, k, v, a))
+    else kernels.attentionForward(out.storage, lse.storage as Float64Array, operands(q, k, v, a))
     ctx.save(q, k, v, out, lse, ...(a.mask ? [a.mask] : []))
     return out
   },
@@ -190,7 +191,7 @@ export const attentionOp: OpDef<AttentionArgs> = {
     const dv = emptyTensor([...a.batch, a.S, a.Ev], q.dtype)
     if (a.S > 0) {
       const gd = g.isContiguous() && g.offset === 0 ? g : rawCopy(g)
-      attentionBackward(dq.storage, dk.storage, dv.storage, gd.storage, out.storage, lse.storage as Float64Array, operands(q, k, v, a))
+      kernels.attentionBackward(dq.storage, dk.storage, dv.storage, gd.storage, out.storage, lse.storage as Float64Array, operands(q, k, v, a))
     }
     return [dq, dk, dv]
   },

@@ -11,10 +11,9 @@
  */
 import { TesseraError, check, fmtShape } from '../errors.ts'
 import { isFloating } from '../dtype.ts'
-import { col2im, im2col, type Window3 } from '../kernels/conv.ts'
-import {
-  depthwiseConv2dBackwardInput, depthwiseConv2dBackwardWeight, depthwiseConv2dForward, type Depthwise2d,
-} from '../kernels/depthwise.ts'
+import type { Window3 } from '../kernels/conv.ts'
+import type { Depthwise2d } from '../kernels/depthwise.ts'
+import { kernels } from '../kernels/registry.ts'
 import { numel } from '../shape.ts'
 import { Tensor, emptyTensor } from '../tensor.ts'
 import { apply, type OpDef } from './op.ts'
@@ -52,7 +51,7 @@ export const unfoldOp: OpDef<Sliding> = {
     const [N, C] = x.shape
     const g = lift(w, N, C)
     const cols = emptyTensor([N, C * numel(w.kernel), numel(blocks(w))], x.dtype) // (N, C K, L)
-    im2col(cols.storage, x.storage, x.offset, lift5(x.strides), g)
+    kernels.im2col(cols.storage, x.storage, x.offset, lift5(x.strides), g)
     return cols
   },
   backward: (_ctx, g, w) => [foldRaw(g, w)],
@@ -63,7 +62,7 @@ export const foldOp: OpDef<Sliding> = {
   forward(_ctx, [cols], w) {
     const N = cols.shape[0], C = cols.shape[1] / numel(w.kernel)
     const out = emptyTensor([N, C, ...w.size], cols.dtype) // (N, C, *S)
-    col2im(out.storage, cols.storage, cols.offset, cols.strides, lift(w, N, C))
+    kernels.col2im(out.storage, cols.storage, cols.offset, cols.strides, lift(w, N, C))
     return out
   },
   backward: (_ctx, g, w) => [unfoldRaw(g, w)],
@@ -81,7 +80,7 @@ export const depthwiseConv2dOp: OpDef<Depthwise2d> = {
   name: 'depthwiseConv2d',
   forward(ctx, [x, w], g) {
     const y = emptyTensor([g.N, g.C * g.M, g.Ho, g.Wo], x.dtype)
-    depthwiseConv2dForward(y.storage, x.storage, x.offset, x.strides, w.storage, w.offset, w.strides, g)
+    kernels.depthwiseConv2dForward(y.storage, x.storage, x.offset, x.strides, w.storage, w.offset, w.strides, g)
     ctx.save(x, w)
     return y
   },
@@ -97,7 +96,7 @@ export const depthwiseConv2dGradInputOp: OpDef<Depthwise2d> = {
   name: 'depthwiseConv2dGradInput',
   forward(ctx, [dy, w], g) {
     const dx = emptyTensor([g.N, g.C, g.H, g.W], dy.dtype)
-    depthwiseConv2dBackwardInput(dx.storage, dy.storage, dy.offset, dy.strides, w.storage, w.offset, w.strides, g)
+    kernels.depthwiseConv2dBackwardInput(dx.storage, dy.storage, dy.offset, dy.strides, w.storage, w.offset, w.strides, g)
     ctx.save(dy, w)
     return dx
   },
@@ -113,7 +112,7 @@ export const depthwiseConv2dGradWeightOp: OpDef<Depthwise2d> = {
   name: 'depthwiseConv2dGradWeight',
   forward(ctx, [x, dy], g) {
     const dw = emptyTensor([g.C * g.M, 1, g.kH, g.kW], x.dtype)
-    depthwiseConv2dBackwardWeight(dw.storage, x.storage, x.offset, x.strides, dy.storage, dy.offset, dy.strides, g)
+    kernels.depthwiseConv2dBackwardWeight(dw.storage, x.storage, x.offset, x.strides, dy.storage, dy.offset, dy.strides, g)
     ctx.save(x, dy)
     return dw
   },

@@ -17,9 +17,10 @@ import { isGradEnabled, noGrad } from '../autograd.ts'
 import { isFloating, type DType, type TypedArray } from '../dtype.ts'
 import { numel } from '../shape.ts'
 import {
-  batchNormApply, batchNormBackward, batchNormStats, rowNormBackward, rowNormForward,
+  batchNormApply, batchNormBackward, batchNormStats,
   type BatchNormDims, type RowNormDims,
 } from '../kernels/norm.ts'
+import { kernels } from '../kernels/registry.ts'
 import { Tensor, emptyTensor } from '../tensor.ts'
 import { apply, type Ctx, type OpDef } from './op.ts'
 import { rawCopy } from './view.ts'
@@ -142,7 +143,7 @@ function rowNormDef(name: string): OpDef<RowNormArgs> {
       const y = emptyTensor(x.shape, x.dtype)
       const mean = emptyTensor([R], 'float64'), rstd = emptyTensor([R], 'float64')
       const [wa, ba] = affineArrays(w, b, G * Cg)
-      rowNormForward(y.storage, mean.storage as Float64Array, rstd.storage as Float64Array, dense(x), wa, ba, a.dims, a.eps, a.center)
+      kernels.rowNormForward(y.storage, mean.storage as Float64Array, rstd.storage as Float64Array, dense(x), wa, ba, a.dims, a.eps, a.center)
       ctx.save(x, mean, rstd, ...(w ? [w] : []))
       return y
     },
@@ -153,7 +154,7 @@ function rowNormDef(name: string): OpDef<RowNormArgs> {
       const dx = emptyTensor(x.shape, x.dtype)
       const dw = new Float64Array(G * Cg), db = new Float64Array(G * Cg) // (G * Cg,)
       const [wa] = affineArrays(w, null, G * Cg)
-      rowNormBackward(dx.storage, dw, db, dense(g), dense(x), mean.storage as Float64Array, rstd.storage as Float64Array, wa, a.dims, a.center)
+      kernels.rowNormBackward(dx.storage, dw, db, dense(g), dense(x), mean.storage as Float64Array, rstd.storage as Float64Array, wa, a.dims, a.center)
       const wShape = ctx.inputShapes[1] as number[]
       return gradList(a, dx,
         a.hasWeight ? fromAccumulator(dw, wShape, x.dtype) : null,

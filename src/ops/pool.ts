@@ -11,8 +11,9 @@
  */
 import { TesseraError, check, fmtShape } from '../errors.ts'
 import {
-  adaptiveAxis, avgPool2dBackward, avgPool2dForward, maxPool2dForward, poolOutputSize, windowAxis, type PoolAxis, type WindowSpec,
+  adaptiveAxis, poolOutputSize, windowAxis, type PoolAxis, type WindowSpec,
 } from '../kernels/pool.ts'
+import { kernels } from '../kernels/registry.ts'
 import { Tensor, emptyTensor } from '../tensor.ts'
 import type { ValuesIndices } from '../functional.ts'
 import { batched, tuple, type IntOrTuple } from './conv.ts'
@@ -30,7 +31,7 @@ export const maxPoolOp: OpDef<MaxPoolArgs> = {
     const [N, C] = x.shape
     const values = emptyTensor([N, C, a.h.out, a.w.out], x.dtype) // (N, C, Ho, Wo)
     const indices = emptyTensor([N, C, a.h.out, a.w.out], 'int32') // (N, C, Ho, Wo) into the (H W) plane
-    maxPool2dForward(values.storage, indices.storage as Int32Array, x.storage, x.offset, x.strides, N, C, a.h, a.w)
+    kernels.maxPool2dForward(values.storage, indices.storage as Int32Array, x.storage, x.offset, x.strides, N, C, a.h, a.w)
     ctx.save(indices)
     a.slot.indices = indices
     return values
@@ -50,7 +51,7 @@ export const avgPoolOp: OpDef<PoolArgs> = {
   forward(_ctx, [x], { h, w }) {
     const [N, C] = x.shape
     const out = emptyTensor([N, C, h.out, w.out], x.dtype) // (N, C, Ho, Wo)
-    avgPool2dForward(out.storage, x.storage, x.offset, x.strides, N, C, h, w)
+    kernels.avgPool2dForward(out.storage, x.storage, x.offset, x.strides, N, C, h, w)
     return out
   },
   backward: (_ctx, g, a) => [apply(avgPoolBackwardOp, [g], a)],
@@ -62,7 +63,7 @@ export const avgPoolBackwardOp: OpDef<PoolArgs> = {
   forward(_ctx, [dy], { h, w }) {
     const [N, C] = dy.shape
     const dx = emptyTensor([N, C, h.size, w.size], dy.dtype) // (N, C, H, W)
-    avgPool2dBackward(dx.storage, dy.storage, dy.offset, dy.strides, N, C, h, w)
+    kernels.avgPool2dBackward(dx.storage, dy.storage, dy.offset, dy.strides, N, C, h, w)
     return dx
   },
   backward: (_ctx, g, a) => [apply(avgPoolOp, [g], a)],

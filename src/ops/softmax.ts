@@ -2,7 +2,7 @@
 import { normalizeDim } from '../shape.ts'
 import { TesseraError } from '../errors.ts'
 import { isFloating } from '../dtype.ts'
-import { softmaxInto } from '../kernels/softmax.ts'
+import { kernels } from '../kernels/registry.ts'
 import { Tensor, emptyTensor } from '../tensor.ts'
 import { apply, type OpDef } from './op.ts'
 import { rawCopy } from './view.ts'
@@ -13,7 +13,7 @@ function softmaxForward(x: Tensor, dim: number, log: boolean): Tensor {
   const n = x.ndim === 0 ? 1 : x.shape[dim]
   const outer = x.shape.slice(0, dim).reduce((p, d) => p * d, 1)
   const inner = x.shape.slice(dim + 1).reduce((p, d) => p * d, 1)
-  softmaxInto(out.storage, c.storage, outer, n, inner, log)
+  kernels.softmax(out.storage, c.storage, outer, n, inner, log)
   return out
 }
 

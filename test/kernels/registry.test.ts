@@ -1,0 +1,34 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { F, defaultKernels, kernels, randn, type KernelTable } from '../../src/index.ts'
+
+/** Wraps every registry entry with a call counter, runs fn, restores the defaults. */
+function counting(fn: () => void): Record<string, number> {
+  const calls: Record<string, number> = {}
+  const table = kernels as unknown as Record<string, (...a: unknown[]) => unknown>
+  for (const name of Object.keys(defaultKernels) as (keyof KernelTable)[]) {
+    const inner = defaultKernels[name] as unknown as (...a: unknown[]) => unknown
+    table[name] = (...args: unknown[]) => { calls[name] = (calls[name] ?? 0) + 1; return inner(...args) }
+  }
+  try { fn() } finally { Object.assign(kernels, defaultKernels) }
+  return calls
+}
+
+test('ops reach their kernels only through the registry, so a replacement sees every call', () => {
+  const x = randn([2, 3, 6, 6]).requiresGrad_()
+  const calls = counting(() => {
+    const y = F.conv2d(x, randn([4, 3, 3, 3]), null, { padding: 1 })
+    const d = F.conv2d(y, randn([4, 1, 3, 3]).requiresGrad_(), null, { groups: 4, padding: 1 })
+    const p = F.maxPool2d(d, { kernelSize: 2 }).add(F.avgPool2d(d, { kernelSize: 2 }))
+    const n = F.layerNorm(p, [3, 3])
+    const a = F.scaledDotProductAttention(n, n, n)
+    a.softmax(-1).sum().backward()
+  })
+  for (const name of ['gemm', 'im2col', 'col2im', 'depthwiseConv2dForward', 'depthwiseConv2dBackwardInput', 'depthwiseConv2dBackwardWeight',
+    'softmax', 'rowNormForward', 'rowNormBackward', 'attentionForward', 'attentionBackward', 'maxPool2dForward', 'avgPool2dForward', 'avgPool2dBackward']) {
+    assert.ok((calls[name] ?? 0) > 0, `${name} was not dispatched through the registry (calls: ${JSON.stringify(calls)})`)
+  }
+  assert.ok(kernels.gemm === defaultKernels.gemm, 'restored')
+})
+
+test.run()
