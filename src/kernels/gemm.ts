@@ -55,7 +55,18 @@ export function gemmInt(g: GemmOperands): void {
 function gemmThin(g: GemmOperands, rowStart: number, rowEnd: number): void {
   const { N, K, a, b, c, aOff, aRs, aCs, bOff, bRs, bCs, cOff } = g
   if (N === 1) {
-    for (let i = rowStart; i < rowEnd; i++) {
+    // Four rows at a time: four independent sums hide the add latency; each is still in order.
+    let i = rowStart
+    for (; i + 4 <= rowEnd; i += 4) {
+      const a0 = aOff + i * aRs, a1 = a0 + aRs, a2 = a1 + aRs, a3 = a2 + aRs
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+      for (let p = 0; p < K; p++) {
+        const x = b[bOff + p * bRs], q = p * aCs
+        s0 += a[a0 + q] * x; s1 += a[a1 + q] * x; s2 += a[a2 + q] * x; s3 += a[a3 + q] * x
+      }
+      c[cOff + i] = s0; c[cOff + i + 1] = s1; c[cOff + i + 2] = s2; c[cOff + i + 3] = s3
+    }
+    for (; i < rowEnd; i++) {
       const ai = aOff + i * aRs
       let acc = 0
       for (let p = 0; p < K; p++) acc += a[ai + p * aCs] * b[bOff + p * bRs]
