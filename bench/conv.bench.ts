@@ -9,7 +9,8 @@ import { F, Generator, randn, type Tensor } from '../src/index.ts'
 import { gemmRef } from '../src/kernels/gemm.ts'
 import { im2colRef } from '../src/kernels/conv.ts'
 import { depthwiseConv2dForwardRef } from '../src/kernels/depthwise.ts'
-import { startThreads, stopThreads } from '../src/node/index.ts'
+import { stopThreads } from '../src/node/index.ts'
+import { warmThreads } from './gemm.bench.ts'
 import type { Workload } from './harness.ts'
 
 export interface ConvCase {
@@ -62,7 +63,7 @@ function workload(key: string, withRef: boolean, threads: boolean): Workload {
   const impls: Workload['impls'] = []
   if (withRef) impls.push({ label: 'tessera (ref)', fn: refConv(c) })
   impls.push({ label: 'tessera', fn: run })
-  if (threads) impls.push({ label: 'tessera 2 threads', setup: () => startThreads(2), teardown: () => stopThreads(), fn: run })
+  if (threads) impls.push({ label: 'tessera 2 threads', setup: () => warmThreads(run), teardown: () => stopThreads(), fn: run })
   const title = c.depthwise ? `depthwise conv2d 3x3 C=${c.Cin} on ${c.H}x${c.H}` : `conv2d 3x3 ${c.Cin}->${c.Cout} on ${c.H}x${c.H}`
   return { key, title, flops: flopsOf(c), impls }
 }
