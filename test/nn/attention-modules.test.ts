@@ -1,12 +1,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readFileSync } from 'node:fs'
+import nnModulesJson from '../fixtures/nn-modules.json' with { type: 'json' }
 import { nn, tensor, type Tensor } from '../../src/index.ts'
 import { assertClose, assertThrows } from '../helpers.ts'
 
 interface T { shape: number[]; data: number[]; dtype: 'bool' | 'float64' }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/nn-modules.json', import.meta.url), 'utf8')) as { cases: any[] }
+const fixture = (nnModulesJson as unknown) as { cases: any[] }
 const cases = (kind: string) => fixture.cases.filter((c) => c.kind === kind)
 
 const make = (x: T, requiresGrad = false): Tensor =>

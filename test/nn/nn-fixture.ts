@@ -2,13 +2,13 @@
  * @file Loads test/fixtures/nn.json (PyTorch references written by
  * `/usr/bin/python3 scripts/gen_nn_fixtures.py`; its `generator` field names the torch version).
  */
-import { readFileSync } from 'node:fs'
+import nnJson from '../fixtures/nn.json' with { type: 'json' }
 import { tensor, type Tensor } from '../../src/index.ts'
 
 export interface FT { shape: number[]; dtype: 'float32' | 'float64' | 'int32'; data: (number | string)[] }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const fixture: any = JSON.parse(readFileSync(new URL('../fixtures/nn.json', import.meta.url), 'utf8'))
+export const fixture: any = (nnJson as unknown)
 
 const num = (v: number | string): number => (typeof v === 'number' ? v : v === 'nan' ? NaN : v === 'inf' ? Infinity : -Infinity)
 

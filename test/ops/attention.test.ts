@@ -6,7 +6,7 @@
  * (values, gradients, createGraph); the tuned kernels against their Refs (NaN-prefilled outputs,
  * broadcast masks); fully masked rows (NaN, as PyTorch), no keys, dropout, and the error messages.
  */
-import { readFileSync } from 'node:fs'
+import normJson from '../fixtures/norm.json' with { type: 'json' }
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { F, Generator, Tensor, enableGrad, fromTypedArray, rand, randn, tensor, zeros, type DType } from '../../src/index.ts'
@@ -30,7 +30,7 @@ interface AttnCase {
   grads: Record<string, FixTensor>
 }
 
-const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/norm.json', import.meta.url), 'utf8')) as { generator: string; cases: AttnCase[] }
+const FIXTURE = (normJson as unknown) as { generator: string; cases: AttnCase[] }
 const CASES = FIXTURE.cases.filter((c) => c.op === 'scaledDotProductAttention')
 const value = (v: Num): number => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number))
 const values = (t: FixTensor): number[] => t.data.map(value)

@@ -6,7 +6,7 @@
  * non-contiguous inputs and NaN-prefilled outputs; adjoint identities of the linear primitive pairs;
  * and the error messages.
  */
-import { readFileSync } from 'node:fs'
+import convJson from '../fixtures/conv.json' with { type: 'json' }
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { F, Generator, Storage, Tensor, noGrad, randn, tensor, type DType } from '../../src/index.ts'
@@ -68,7 +68,7 @@ interface Case {
   indices?: FixtureTensor
 }
 
-const fixtures = JSON.parse(readFileSync(new URL('../fixtures/conv.json', import.meta.url), 'utf8')) as { generator: string; cases: Case[] }
+const fixtures = (convJson as unknown) as { generator: string; cases: Case[] }
 
 type In = Record<string, Tensor>
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -6,7 +6,7 @@
  * composite one used under createGraph; the tuned kernels against their Refs (NaN-prefilled
  * outputs, sizes that are not multiples of 4); and the error messages.
  */
-import { readFileSync } from 'node:fs'
+import normJson from '../fixtures/norm.json' with { type: 'json' }
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { F, Generator, Tensor, enableGrad, fromTypedArray, ones, randn, tensor, zeros, type DType } from '../../src/index.ts'
@@ -33,7 +33,7 @@ interface NormCase {
   steps?: { x: FixTensor; cot: FixTensor; out: FixTensor; grads: Record<string, FixTensor>; runningMean: FixTensor; runningVar: FixTensor }[]
 }
 
-const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/norm.json', import.meta.url), 'utf8')) as { generator: string; cases: NormCase[] }
+const FIXTURE = (normJson as unknown) as { generator: string; cases: NormCase[] }
 const CASES = FIXTURE.cases.filter((c) => c.op !== 'scaledDotProductAttention')
 
 const value = (v: Num): number => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number))

@@ -17,7 +17,7 @@
  * Deliberate differences from PyTorch are tested as tessera documents them: index tensors and
  * integer sums are int32 (torch: int64), and sign(NaN) is NaN (see the fixture's `note`s).
  */
-import { readFileSync } from 'node:fs'
+import opsJson from '../fixtures/ops.json' with { type: 'json' }
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
@@ -92,10 +92,14 @@ interface Case {
 }
 
 const SPECIAL: Record<string, number> = { nan: NaN, inf: Infinity, '-inf': -Infinity }
-const fixtures = JSON.parse(
-  readFileSync(new URL('../fixtures/ops.json', import.meta.url), 'utf8'),
-  (_key, value: unknown) => (typeof value === 'string' && value in SPECIAL ? SPECIAL[value] : value),
-) as { generator: string; cases: Case[] }
+/** Maps the fixture's 'nan'/'inf'/'-inf' strings to numbers (walking the imported JSON keeps -0). */
+function revive(value: unknown): unknown {
+  if (typeof value === 'string') return value in SPECIAL ? SPECIAL[value] : value
+  if (Array.isArray(value)) return value.map(revive)
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]))
+  return value
+}
+const fixtures = revive(opsJson) as { generator: string; cases: Case[] }
 
 // ------------------------------------------------------------------ tolerances
 

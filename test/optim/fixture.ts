@@ -1,5 +1,5 @@
 /** @file Loads test/fixtures/optim.json (scripts/gen_optim_fixtures.py) and replays its optimizer cases with tessera. */
-import { readFileSync } from 'node:fs'
+import optimJson from '../fixtures/optim.json' with { type: 'json' }
 import { fromTypedArray, optim, type Tensor } from '../../src/index.ts'
 
 export interface OptimizerCase {
@@ -18,7 +18,7 @@ export interface Fixture {
   clipping: { normType: number | 'inf'; maxNorm: number; grads: number[][]; totalNorm: number; clipped: number[][] }[]
 }
 
-export const fx: Fixture = JSON.parse(readFileSync(new URL('../fixtures/optim.json', import.meta.url), 'utf8'))
+export const fx = optimJson as unknown as Fixture
 
 export type Dtype = 'float32' | 'float64'
 
