@@ -244,6 +244,8 @@ console.log(`portable suite: ${files.length} test files bundled into .cache/port
 if (wanted.some((w) => ['bun', 'deno', 'workerd'].includes(w))) ensureNpmRuntimes()
 
 let ok = true
+let totalPassed = 0
+let totalFailed = 0
 let reference: { name: string; det: Report['determinism'] } | null = null
 for (const name of wanted) {
   const rt = RUNTIMES[name]
@@ -256,6 +258,8 @@ for (const name of wanted) {
     const hash = createHash('sha256').update(JSON.stringify(r.determinism.exact)).digest('hex').slice(0, 16)
     console.log(`  determinism: sha256(exact values) ${hash}; normal[0..2] ${r.determinism.approx.normal.slice(0, 3).join(', ')}`)
     for (const f of r.failures.slice(0, 20)) console.log(`  FAIL ${f}`)
+    totalPassed += r.passed
+    totalFailed += r.failed
     if (r.failed > 0 || r.passed === 0) ok = false
     if (!reference) reference = { name, det: r.determinism }
     else {
@@ -265,8 +269,11 @@ for (const name of wanted) {
     }
   } catch (err) {
     ok = false
+    totalFailed++ // a runtime that could not run counts as a failure in the closing line
     console.log(`${name}: FAILED TO RUN: ${(err as Error).message}`)
   }
 }
-console.log(`runtimes: ${ok ? 'all passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+console.log(`runtimes ${ok ? 'all passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${wanted.join(', ')})`)
+// The closing line CI reads: every runtime's tests summed.
+console.log(`runtimes: ${totalPassed} passed, ${totalFailed} failed`)
 if (!ok) process.exitCode = 1
