@@ -23,6 +23,9 @@ export { embedding, bilinear } from './nn/embedding.ts'
 export { layerNorm, rmsNorm, groupNorm, batchNorm } from './ops/norm.ts'
 export { scaledDotProductAttention, scaledDotProductAttentionRef } from './ops/attention.ts'
 
+export { selectiveScan, selectiveScanRef } from './ops/scan.ts'
+export { causalConv1dLong, fftConv } from './ops/fft.ts'
+export { fakeQuant, lsq } from './ops/quant.ts'
 export const relu = (x: Tensor): Tensor => x.relu()
 export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x)
 export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x)

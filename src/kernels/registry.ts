@@ -11,12 +11,15 @@ import { softmaxInto } from './softmax.ts'
 import { rowNormBackward, rowNormForward } from './norm.ts'
 import { attentionBackward, attentionForward } from './attention.ts'
 import { avgPool2dBackward, avgPool2dForward, maxPool2dForward } from './pool.ts'
+import { selectiveScan, selectiveScanBackward } from './scan.ts'
+import { causalConvDirect, fftConvInto } from './fft.ts'
 
 const defaults = {
   gemm, im2col, col2im,
   depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBackwardWeight,
   softmax: softmaxInto, rowNormForward, rowNormBackward, attentionForward, attentionBackward,
   maxPool2dForward, avgPool2dForward, avgPool2dBackward,
+  selectiveScan, selectiveScanBackward, fftConv: fftConvInto, causalConvDirect,
 }
 
 export type KernelTable = { [K in keyof typeof defaults]: (typeof defaults)[K] }

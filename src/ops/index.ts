@@ -14,6 +14,9 @@ import { convOps } from './conv.ts'
 import { poolOps } from './pool.ts'
 import { normOps } from './norm.ts'
 import { attentionOp } from './attention.ts'
+import { selectiveScanOp } from './scan.ts'
+import { causalConvOp } from './fft.ts'
+import { fakeQuantOp, lsqOp } from './quant.ts'
 
 export type OpName =
   | keyof typeof unaryOps | keyof typeof binaryOps | 'where'
@@ -23,6 +26,7 @@ export type OpName =
   | 'gather' | keyof typeof scatterOps | keyof typeof indexOps | 'cat' | 'pad' | 'flip'
   | keyof typeof convOps | keyof typeof poolOps
   | keyof typeof normOps | 'scaledDotProductAttention'
+  | 'selectiveScan' | 'causalConv1dLong' | 'fakeQuant' | 'lsq'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: { readonly [K in OpName]: OpDef<any> } = {
@@ -33,4 +37,5 @@ export const OPS: { readonly [K in OpName]: OpDef<any> } = {
   gather: gatherOp, ...scatterOps, ...indexOps, cat: catOp, pad: padOp, flip: flipOp,
   ...convOps, ...poolOps,
   ...normOps, scaledDotProductAttention: attentionOp,
+  selectiveScan: selectiveScanOp, causalConv1dLong: causalConvOp, fakeQuant: fakeQuantOp, lsq: lsqOp,
 }

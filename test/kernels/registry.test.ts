@@ -23,9 +23,13 @@ test('ops reach their kernels only through the registry, so a replacement sees e
     const n = F.layerNorm(p, [3, 3])
     const a = F.scaledDotProductAttention(n, n, n)
     a.softmax(-1).sum().backward()
+    const u = randn([1, 2, 200]).requiresGrad_()
+    const s = F.selectiveScan(u, randn([1, 2, 200]).abs(), randn([2, 3]).abs().neg(), randn([1, 3, 200]), randn([1, 3, 200]))
+    F.causalConv1dLong(s, randn([2, 200]), 'fft').add(F.causalConv1dLong(s, randn([2, 4]), 'direct')).sum().backward()
   })
   for (const name of ['gemm', 'im2col', 'col2im', 'depthwiseConv2dForward', 'depthwiseConv2dBackwardInput', 'depthwiseConv2dBackwardWeight',
-    'softmax', 'rowNormForward', 'rowNormBackward', 'attentionForward', 'attentionBackward', 'maxPool2dForward', 'avgPool2dForward', 'avgPool2dBackward']) {
+    'softmax', 'rowNormForward', 'rowNormBackward', 'attentionForward', 'attentionBackward', 'maxPool2dForward', 'avgPool2dForward', 'avgPool2dBackward',
+    'selectiveScan', 'selectiveScanBackward', 'fftConv', 'causalConvDirect']) {
     assert.ok((calls[name] ?? 0) > 0, `${name} was not dispatched through the registry (calls: ${JSON.stringify(calls)})`)
   }
   assert.ok(kernels.gemm === defaultKernels.gemm, 'restored')

@@ -374,6 +374,18 @@ const CASES: { [K in OpName]: Case[] } = {
   ],
 
   // ---- attention (fused FlashAttention-2 kernels; the backward recomputes score tiles)
+  selectiveScan: [
+    { label: 'u, delta, A, B, C (2, 2, 5) N=3', inputs: () => [rnd([2, 2, 5]), rnd([2, 2, 5], (t) => t.abs()), rnd([2, 3], (t) => t.abs().neg()), rnd([2, 3, 5]), rnd([2, 3, 5])], fn: (u, d, A, B, C) => F.selectiveScan(u, d, A, B, C) },
+    { label: 'grouped G=2 with D, z, deltaBias, softplus', inputs: () => [rnd([1, 4, 4]), rnd([1, 4, 4]), rnd([4, 2], (t) => t.abs().neg()), rnd([1, 2, 2, 4]), rnd([1, 2, 2, 4]), rnd([4]), rnd([1, 4, 4]), rnd([4])], fn: (u, d, A, B, C, D, z, b) => F.selectiveScan(u, d, A, B, C, { D, z, deltaBias: b, deltaSoftplus: true }) },
+  ],
+  // NOTE: only the clipped region is gradchecked: inside the range the straight-through gradient is
+  // deliberately not the true (zero) derivative of rounding.
+  fakeQuant: [{ label: 'all clipped, 3 bits, scale 0.5 (STE = true gradient 0)', inputs: () => [tensor([3.3, -4.7, 10, -9], { dtype: 'float64' }).requiresGrad_(true)], fn: (x) => F.fakeQuant(x, { bits: 3, scale: 0.5 }) }],
+  lsq: [{ label: 'all clipped, per tensor, gradScale 1', inputs: () => [tensor([3, -3, 5, -4.5, 2.2], { dtype: 'float64' }).requiresGrad_(true), tensor([0.5], { dtype: 'float64' }).requiresGrad_(true)], fn: (x, s) => F.lsq(x, s, { bits: 3, gradScale: 1 }) }],
+  causalConv1dLong: [
+    { label: 'direct: u (2, 2, 7), k (2, 4)', inputs: () => [rnd([2, 2, 7]), rnd([2, 4])], fn: (u, k) => F.causalConv1dLong(u, k, 'direct') },
+    { label: 'fft: u (1, 2, 9), k (2, 9)', inputs: () => [rnd([1, 2, 9]), rnd([2, 9])], fn: (u, k) => F.fftConv(u, k) },
+  ],
   scaledDotProductAttention: [
     { label: '(2, 5, 4) x (2, 6, 4) x (2, 6, 3)', inputs: () => [rnd([2, 5, 4]), rnd([2, 6, 4]), rnd([2, 6, 3])], fn: (q, k, v) => F.scaledDotProductAttention(q, k, v) },
     { label: 'causal, L > S, scale 0.7, transposed q', inputs: () => [rnd([1, 3, 7]), rnd([1, 5, 3]), rnd([1, 5, 2])], fn: (q, k, v) => F.scaledDotProductAttention(q.mT, k, v, { isCausal: true, scale: 0.7 }) },
