@@ -25,7 +25,7 @@ export { scaledDotProductAttention, scaledDotProductAttentionRef } from './ops/a
 
 export { selectiveScan, selectiveScanRef } from './ops/scan.ts'
 export { causalConv1dLong, fftConv } from './ops/fft.ts'
-export { fakeQuant, lsq } from './ops/quant.ts'
+export { fakeQuant, lsq, lsqPlus } from './ops/quant.ts'
 export const relu = (x: Tensor): Tensor => x.relu()
 export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x)
 export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x)

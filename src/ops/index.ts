@@ -16,7 +16,7 @@ import { normOps } from './norm.ts'
 import { attentionOp } from './attention.ts'
 import { selectiveScanOp } from './scan.ts'
 import { causalConvOp } from './fft.ts'
-import { fakeQuantOp, lsqOp } from './quant.ts'
+import { fakeQuantOp, lsqOp, lsqPlusOp } from './quant.ts'
 
 export type OpName =
   | keyof typeof unaryOps | keyof typeof binaryOps | 'where'
@@ -26,7 +26,7 @@ export type OpName =
   | 'gather' | keyof typeof scatterOps | keyof typeof indexOps | 'cat' | 'pad' | 'flip'
   | keyof typeof convOps | keyof typeof poolOps
   | keyof typeof normOps | 'scaledDotProductAttention'
-  | 'selectiveScan' | 'causalConv1dLong' | 'fakeQuant' | 'lsq'
+  | 'selectiveScan' | 'causalConv1dLong' | 'fakeQuant' | 'lsq' | 'lsqPlus'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: { readonly [K in OpName]: OpDef<any> } = {
@@ -37,5 +37,5 @@ export const OPS: { readonly [K in OpName]: OpDef<any> } = {
   gather: gatherOp, ...scatterOps, ...indexOps, cat: catOp, pad: padOp, flip: flipOp,
   ...convOps, ...poolOps,
   ...normOps, scaledDotProductAttention: attentionOp,
-  selectiveScan: selectiveScanOp, causalConv1dLong: causalConvOp, fakeQuant: fakeQuantOp, lsq: lsqOp,
+  selectiveScan: selectiveScanOp, causalConv1dLong: causalConvOp, fakeQuant: fakeQuantOp, lsq: lsqOp, lsqPlus: lsqPlusOp,
 }

@@ -12,7 +12,15 @@
  *   dy/ds = round(v) - v inside, -Qn below, Qp above,                          Eqn (3)
  * and the gradient to s is multiplied by g = 1 / sqrt(N Qp), N the number of elements sharing s
  * (Sec. 2.2). Shapes: x any; per-channel scales have shape (x.shape[axis],).
- * Both ops are OpDefs whose backward is written in tensor ops.
+ *
+ * `lsqPlus` is LSQ+ (Bhalgat et al. 2020, https://arxiv.org/abs/2004.09576): asymmetric
+ * quantization with a learnable scale s AND a learnable offset beta:
+ *   v = (x - beta) / s, y = roundHalfEven(clamp(v, n, p)) s + beta,              Eqn (4)
+ *   dy/dx = 1 if n < v < p else 0,
+ *   dy/ds = round(v) - v inside, n below, p above,                              Eqn (5)
+ *   dy/dbeta = 0 inside, 1 outside,                                             Eqn (6)
+ * with both parameter gradients scaled by g = 1 / sqrt(N p) as in LSQ.
+ * All three ops are OpDefs whose backward is written in tensor ops.
  */
 import { TesseraError, fmtShape } from '../errors.ts'
 import { fromTypedArray } from '../creation.ts'
@@ -166,4 +174,78 @@ export function lsq(x: Tensor, s: Tensor, opts: LsqOptions): Tensor {
   const N = x.numel() / (axis === null ? 1 : x.shape[axis])
   const gradScale = opts.gradScale ?? 1 / Math.sqrt(N * Qp)
   return apply(lsqOp, [x, s], { Qn, Qp, axis, gradScale })
+}
+
+export interface LsqPlusOptions {
+  bits: number
+  /** Unsigned levels [0, 2^b - 1] (default, as for activations) or signed [-2^(b-1), 2^(b-1) - 1]. */
+  signed?: boolean
+  /** Channel axis when s and beta hold one value per channel. */
+  axis?: number
+  /** Gradient scale for s and beta; default 1 / sqrt(N p), N the elements per scale. */
+  gradScale?: number
+}
+
+export interface LsqPlusArgs { n: number; p: number; axis: number | null; gradScale: number }
+
+export const lsqPlusOp: OpDef<LsqPlusArgs> = {
+  name: 'lsqPlus',
+  forward(ctx, [x, s, beta], a) {
+    const src = floatData('lsqPlus', x)
+    const step = s.data() as ArrayLike<number> // (C,) or one value
+    const off = beta.data() as ArrayLike<number> // (C,) or one value
+    const Ctor = src.constructor as Float64ArrayConstructor
+    const out = new Ctor(src.length) // x.shape
+    const dx = new Ctor(src.length) // x.shape: 1 inside (n, p), Eqn (6) dy/dbeta is 1 - dx
+    const ds = new Ctor(src.length) // x.shape: per-element dy/ds, Eqn (5)
+    const [inner, C] = channelStride(x, a.axis)
+    for (let i = 0; i < src.length; i++) {
+      const c = Math.floor(i / inner) % C, sc = step[c], b = off[c], v = (src[i] - b) / sc
+      if (v <= a.n) { out[i] = a.n * sc + b; ds[i] = a.n }
+      else if (v >= a.p) { out[i] = a.p * sc + b; ds[i] = a.p }
+      else { const q = roundHalfEven(v); out[i] = q * sc + b; dx[i] = 1; ds[i] = q - v }
+    }
+    ctx.save(fromTypedArray(dx, x.shape), fromTypedArray(ds, x.shape))
+    return fromTypedArray(out, x.shape)
+  },
+  backward(ctx, g, a) {
+    const [dx, ds] = ctx.saved
+    const dims = a.axis === null ? undefined : g.shape.map((_, i) => i).filter((i) => i !== a.axis)
+    const reduce = (t: Tensor, k: number): Tensor => (dims === undefined ? t.sum() : t.sum(dims)).mul(a.gradScale).reshape(ctx.inputShapes[k] as number[])
+    const gx = g.mul(dx)
+    // NOTE: dy/dbeta = 1 - dy/dx: beta shifts the clamped outputs one for one and the inside not at all.
+    return [gx, reduce(g.mul(ds), 1), reduce(g.sub(gx), 2)]
+  },
+}
+
+/**
+ * LSQ+ quantizer with a learnable scale `s` and offset `beta` (tensors: one element each, or
+ * (x.shape[axis],) each): y = round(clamp((x - beta) / s, n, p)) s + beta.
+ * Reference: Bhalgat et al. 2020, https://arxiv.org/abs/2004.09576
+ * @example
+ *   const s = new nn.Parameter(tensor([0.1])), beta = new nn.Parameter(tensor([-0.2]))
+ *   const aq = lsqPlus(swish(x), s, beta, { bits: 4 })   // levels 0..15, shifted by beta
+ */
+export function lsqPlus(x: Tensor, s: Tensor, beta: Tensor, opts: LsqPlusOptions): Tensor {
+  const { bits } = opts
+  if (!Number.isInteger(bits) || bits < 2 || bits > 16) throw new TesseraError(`lsqPlus: bits must be an integer in [2, 16], got ${bits}`)
+  const signed = opts.signed ?? false
+  const n = signed ? -(2 ** (bits - 1)) : 0, p = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1
+  let axis: number | null = null
+  if (opts.axis !== undefined) {
+    axis = opts.axis < 0 ? opts.axis + x.ndim : opts.axis
+    if (!Number.isInteger(axis) || axis < 0 || axis >= x.ndim) throw new TesseraError(`lsqPlus: axis ${opts.axis} is out of range for shape ${fmtShape(x.shape)}`)
+    for (const [name, t] of [['scale', s], ['offset', beta]] as const) {
+      if (t.numel() !== x.shape[axis] || t.ndim > 1) throw new TesseraError(`lsqPlus: per-channel ${name} must have shape [${x.shape[axis]}], got ${fmtShape(t.shape)}`)
+    }
+  } else {
+    for (const [name, t] of [['scale', s], ['offset', beta]] as const) {
+      if (t.numel() !== 1) throw new TesseraError(`lsqPlus: a per-tensor ${name} must have one element, got shape ${fmtShape(t.shape)}; pass axis for per-channel values`)
+    }
+  }
+  for (const v of Array.from(s.data() as ArrayLike<number>)) if (!(v > 0)) throw new TesseraError(`lsqPlus: scales must be positive, got ${v}`)
+  for (const v of Array.from(beta.data() as ArrayLike<number>)) if (!Number.isFinite(v)) throw new TesseraError(`lsqPlus: offsets must be finite, got ${v}`)
+  const N = x.numel() / (axis === null ? 1 : x.shape[axis])
+  const gradScale = opts.gradScale ?? 1 / Math.sqrt(N * p)
+  return apply(lsqPlusOp, [x, s, beta], { n, p, axis, gradScale })
 }

@@ -7,5 +7,5 @@
 export { selectiveScan, selectiveScanRef, selectiveScanComposite, type SelectiveScanOptions } from '../ops/scan.ts'
 export { causalConv1dLong, fftConv, FFT_CONV_MIN_KERNEL, type ConvMethod } from '../ops/fft.ts'
 export { S4D, type S4DOptions, type Complex } from './s4d.ts'
-export { s4dInitA, ssmKernelVandermonde, type S4DInit, type Discretization } from '../kernels/s4d.ts'
+export { s4dInitA, hippoLegSImag, ssmKernelVandermonde, type S4DInit, type Discretization } from '../kernels/s4d.ts'
 export { crossScan, crossMerge, efficientScan, efficientMerge } from './cross-scan.ts'

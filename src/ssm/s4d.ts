@@ -16,9 +16,11 @@ import type { Tensor } from '../tensor.ts'
 import { arange, ones, rand, randn, tensor, zeros } from '../creation.ts'
 import { cat } from '../ops/indexing.ts'
 import { causalConv1dLong } from '../ops/fft.ts'
-import type { Generator } from '../rng.ts'
+import { defaultGenerator, type Generator } from '../rng.ts'
 import { Module } from '../nn/module.ts'
 import { Parameter } from '../nn/parameter.ts'
+
+const S4D_INITS: readonly S4DInit[] = ['lin', 'inv', 'real', 'legs', 'rand']
 import { s4dInitA, type Discretization, type S4DInit } from '../kernels/s4d.ts'
 
 /** A complex tensor as a pair of real tensors of the same shape. */
@@ -40,6 +42,7 @@ export interface S4DOptions {
   dState?: number
   dtMin?: number
   dtMax?: number
+  /** A init (`s4dInitA`): 'lin' (default), 'inv', 'real', 'legs' or 'rand' (seeded by `generator`). */
   init?: S4DInit
   disc?: Discretization
   generator?: Generator
@@ -66,10 +69,13 @@ export class S4D extends Module {
     const dtype = opts.dtype ?? 'float32', generator = opts.generator
     const lo = Math.log(opts.dtMin ?? 1e-3), hi = Math.log(opts.dtMax ?? 1e-1)
     this.logDt = new Parameter(rand([H], { dtype, generator }).mul(hi - lo).add(lo))
-    const A = s4dInitA(opts.init ?? 'lin', this.N2)
-    const row = (xs: Float64Array): number[][] => Array.from({ length: H }, () => Array.from(xs))
-    this.logAReal = new Parameter(tensor(row(A.re.map((r) => Math.log(-r))), { dtype }))
-    this.AImag = new Parameter(tensor(row(A.im), { dtype }))
+    const init = opts.init ?? 'lin'
+    if (!S4D_INITS.includes(init)) throw new TesseraError(`S4D: init must be one of ${S4D_INITS.join(', ')}, got '${String(init)}'`)
+    // Rand draws a fresh row per channel (as the reference's (H, N/2) draw); the others share one row.
+    const shared = init === 'rand' ? null : s4dInitA(init, this.N2)
+    const rows = Array.from({ length: H }, () => shared ?? s4dInitA('rand', this.N2, generator ?? defaultGenerator)) // H x (N2,)
+    this.logAReal = new Parameter(tensor(rows.map((A) => Array.from(A.re, (r) => Math.log(-r))), { dtype }))
+    this.AImag = new Parameter(tensor(rows.map((A) => Array.from(A.im)), { dtype }))
     this.C = new Parameter(randn([H, this.N2, 2], { dtype, generator }).mul(Math.SQRT1_2)) // complex N(0, 1)
     this.D = new Parameter(randn([H], { dtype, generator }))
   }

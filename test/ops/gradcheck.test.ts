@@ -382,6 +382,7 @@ const CASES: { [K in OpName]: Case[] } = {
   // deliberately not the true (zero) derivative of rounding.
   fakeQuant: [{ label: 'all clipped, 3 bits, scale 0.5 (STE = true gradient 0)', inputs: () => [tensor([3.3, -4.7, 10, -9], { dtype: 'float64' }).requiresGrad_(true)], fn: (x) => F.fakeQuant(x, { bits: 3, scale: 0.5 }) }],
   lsq: [{ label: 'all clipped, per tensor, gradScale 1', inputs: () => [tensor([3, -3, 5, -4.5, 2.2], { dtype: 'float64' }).requiresGrad_(true), tensor([0.5], { dtype: 'float64' }).requiresGrad_(true)], fn: (x, s) => F.lsq(x, s, { bits: 3, gradScale: 1 }) }],
+  lsqPlus: [{ label: 'all clipped, per tensor, gradScale 1', inputs: () => [tensor([3, -3, 5, -4.5, 2.2], { dtype: 'float64' }).requiresGrad_(true), tensor([0.5], { dtype: 'float64' }).requiresGrad_(true), tensor([0.1], { dtype: 'float64' }).requiresGrad_(true)], fn: (x, s, b) => F.lsqPlus(x, s, b, { bits: 2, gradScale: 1 }) }],
   causalConv1dLong: [
     { label: 'direct: u (2, 2, 7), k (2, 4)', inputs: () => [rnd([2, 2, 7]), rnd([2, 4])], fn: (u, k) => F.causalConv1dLong(u, k, 'direct') },
     { label: 'fft: u (1, 2, 9), k (2, 9)', inputs: () => [rnd([1, 2, 9]), rnd([2, 9])], fn: (u, k) => F.fftConv(u, k) },
