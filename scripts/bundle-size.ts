@@ -8,8 +8,13 @@ import { build } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 
-/** Gzipped bytes allowed for the whole core: 59,827 B measured when the budget was set, + ~20%. */
-export const BUDGET = 72_000
+/**
+ * Gzipped bytes allowed for the whole core, about 20% above the size when last raised.
+ * History: 72,000 B when set (core, nn, optim, io, data: 59,827 B); raised to 94,000 B when the
+ * special kernels of issue #6 (sparse, quantization, FFT/S4D, selective scan: +18 KB gzipped, all
+ * reachable from the root entry) landed at 77,805 B.
+ */
+export const BUDGET = 94_000
 
 /** Bundles and measures the core; sizes in bytes. */
 export async function measure(): Promise<{ minified: number; gzipped: number }> {

@@ -26,6 +26,7 @@ export { scaledDotProductAttention, scaledDotProductAttentionRef } from './ops/a
 export { selectiveScan, selectiveScanRef } from './ops/scan.ts'
 export { causalConv1dLong, fftConv } from './ops/fft.ts'
 export { fakeQuant, lsq, lsqPlus } from './ops/quant.ts'
+export { sparseConv1x1, sparseConv3x3, sparseMatmulCHW } from './ops/sparse.ts'
 export const relu = (x: Tensor): Tensor => x.relu()
 export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x)
 export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x)

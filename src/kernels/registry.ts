@@ -13,6 +13,7 @@ import { attentionBackward, attentionForward } from './attention.ts'
 import { avgPool2dBackward, avgPool2dForward, maxPool2dForward } from './pool.ts'
 import { selectiveScan, selectiveScanBackward } from './scan.ts'
 import { causalConvDirect, fftConvInto } from './fft.ts'
+import { sddmm, spmm, spmmTransposed } from './sparse-spmm.ts'
 
 const defaults = {
   gemm, im2col, col2im,
@@ -20,6 +21,7 @@ const defaults = {
   softmax: softmaxInto, rowNormForward, rowNormBackward, attentionForward, attentionBackward,
   maxPool2dForward, avgPool2dForward, avgPool2dBackward,
   selectiveScan, selectiveScanBackward, fftConv: fftConvInto, causalConvDirect,
+  spmm, spmmTransposed, sddmm,
 }
 
 export type KernelTable = { [K in keyof typeof defaults]: (typeof defaults)[K] }

@@ -30,3 +30,4 @@ export {
 export {
   MultiheadAttention, TransformerEncoderLayer, type MultiheadAttentionOptions, type AttentionCall, type TransformerEncoderLayerOptions,
 } from './attention.ts'
+export { SparseConv1x1, SparseLinear, type SparseFromDenseOptions } from './sparse.ts'

@@ -17,6 +17,7 @@ import { attentionOp } from './attention.ts'
 import { selectiveScanOp } from './scan.ts'
 import { causalConvOp } from './fft.ts'
 import { fakeQuantOp, lsqOp, lsqPlusOp } from './quant.ts'
+import { sparseOps } from './sparse.ts'
 
 export type OpName =
   | keyof typeof unaryOps | keyof typeof binaryOps | 'where'
@@ -27,6 +28,7 @@ export type OpName =
   | keyof typeof convOps | keyof typeof poolOps
   | keyof typeof normOps | 'scaledDotProductAttention'
   | 'selectiveScan' | 'causalConv1dLong' | 'fakeQuant' | 'lsq' | 'lsqPlus'
+  | keyof typeof sparseOps
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: { readonly [K in OpName]: OpDef<any> } = {
@@ -38,4 +40,5 @@ export const OPS: { readonly [K in OpName]: OpDef<any> } = {
   ...convOps, ...poolOps,
   ...normOps, scaledDotProductAttention: attentionOp,
   selectiveScan: selectiveScanOp, causalConv1dLong: causalConvOp, fakeQuant: fakeQuantOp, lsq: lsqOp, lsqPlus: lsqPlusOp,
+  ...sparseOps,
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { F, defaultKernels, kernels, randn, type KernelTable } from '../../src/index.ts'
+import { F, defaultKernels, kernels, packDeltaCSR, randn, type KernelTable } from '../../src/index.ts'
 
 /** Wraps every registry entry with a call counter, runs fn, restores the defaults. */
 function counting(fn: () => void): Record<string, number> {
@@ -26,10 +26,12 @@ test('ops reach their kernels only through the registry, so a replacement sees e
     const u = randn([1, 2, 200]).requiresGrad_()
     const s = F.selectiveScan(u, randn([1, 2, 200]).abs(), randn([2, 3]).abs().neg(), randn([1, 3, 200]), randn([1, 3, 200]))
     F.causalConv1dLong(s, randn([2, 200]), 'fft').add(F.causalConv1dLong(s, randn([2, 4]), 'direct')).sum().backward()
+    const packed = packDeltaCSR(randn([4, 3]), { nr: 2, mask: randn([4, 3]).gt(0) })
+    F.sparseConv1x1(randn([1, 3, 2, 2]).requiresGrad_(), { pattern: packed.pattern, values: packed.values.requiresGrad_() }).sum().backward()
   })
   for (const name of ['gemm', 'im2col', 'col2im', 'depthwiseConv2dForward', 'depthwiseConv2dBackwardInput', 'depthwiseConv2dBackwardWeight',
     'softmax', 'rowNormForward', 'rowNormBackward', 'attentionForward', 'attentionBackward', 'maxPool2dForward', 'avgPool2dForward', 'avgPool2dBackward',
-    'selectiveScan', 'selectiveScanBackward', 'fftConv', 'causalConvDirect']) {
+    'selectiveScan', 'selectiveScanBackward', 'fftConv', 'causalConvDirect', 'spmm', 'spmmTransposed', 'sddmm']) {
     assert.ok((calls[name] ?? 0) > 0, `${name} was not dispatched through the registry (calls: ${JSON.stringify(calls)})`)
   }
   assert.ok(kernels.gemm === defaultKernels.gemm, 'restored')

@@ -25,6 +25,13 @@ import { avgPoolBackwardOp } from '../../src/ops/pool.ts'
 import { apply } from '../../src/ops/op.ts'
 import { windowAxis } from '../../src/kernels/pool.ts'
 
+import { packDeltaCSR, sparseConv1x1, sparseConv3x3, sparseMatmulCHW, sparseMatmulTransposedOp, sparseSampledMatmulOp } from '../../src/ops/sparse.ts'
+
+/** A (6, 5) weight packed in nr = 4 blocks whose rows keep different columns (union pattern, padded slots). */
+const sparseW = packDeltaCSR(randn([6, 5], { dtype: 'float64', generator: new Generator(527) }), { nr: 4, mask: randn([6, 5], { generator: new Generator(528) }).gt(0) })
+const sparseArgs = { pattern: sparseW.pattern, min: -Infinity, max: Infinity }
+const sparse3 = packDeltaCSR(randn([4, 2, 3, 3], { dtype: 'float64', generator: new Generator(529) }), { nr: 2, mask: randn([4, 2, 3, 3], { generator: new Generator(530) }).gt(0) })
+
 interface Case {
   /** What the case exercises (printed on failure). */
   label: string
@@ -383,6 +390,13 @@ const CASES: { [K in OpName]: Case[] } = {
   fakeQuant: [{ label: 'all clipped, 3 bits, scale 0.5 (STE = true gradient 0)', inputs: () => [tensor([3.3, -4.7, 10, -9], { dtype: 'float64' }).requiresGrad_(true)], fn: (x) => F.fakeQuant(x, { bits: 3, scale: 0.5 }) }],
   lsq: [{ label: 'all clipped, per tensor, gradScale 1', inputs: () => [tensor([3, -3, 5, -4.5, 2.2], { dtype: 'float64' }).requiresGrad_(true), tensor([0.5], { dtype: 'float64' }).requiresGrad_(true)], fn: (x, s) => F.lsq(x, s, { bits: 3, gradScale: 1 }) }],
   lsqPlus: [{ label: 'all clipped, per tensor, gradScale 1', inputs: () => [tensor([3, -3, 5, -4.5, 2.2], { dtype: 'float64' }).requiresGrad_(true), tensor([0.5], { dtype: 'float64' }).requiresGrad_(true), tensor([0.1], { dtype: 'float64' }).requiresGrad_(true)], fn: (x, s, b) => F.lsqPlus(x, s, b, { bits: 2, gradScale: 1 }) }],
+  sparseMatmul: [
+    { label: 'x (2,5,3), kept values of union-padded nr 4 blocks, bias', inputs: () => [rnd([2, 5, 3]), sparseW.values.detach().requiresGrad_(), rnd([6])], fn: (x, v, b) => sparseMatmulCHW(x, { pattern: sparseW.pattern, values: v }, b) },
+    { label: 'sparseConv1x1 x (2,5,2,2)', inputs: () => [rnd([2, 5, 2, 2]), sparseW.values.detach().requiresGrad_()], fn: (x, v) => sparseConv1x1(x, { pattern: sparseW.pattern, values: v }) },
+    { label: 'sparseConv3x3 stride 2 x (1,2,5,4)', inputs: () => [rnd([1, 2, 5, 4]), sparse3.values.detach().requiresGrad_()], fn: (x, v) => sparseConv3x3(x, { pattern: sparse3.pattern, values: v }, null, { stride: 2 }) },
+  ],
+  sparseMatmulTransposed: [{ label: 'dy (2,6,3), values', inputs: () => [rnd([2, 6, 3]), sparseW.values.detach().requiresGrad_()], fn: (dy, v) => apply(sparseMatmulTransposedOp, [dy, v], sparseArgs) }],
+  sparseSampledMatmul: [{ label: 'dy (2,6,3), x (2,5,3)', inputs: () => [rnd([2, 6, 3]), rnd([2, 5, 3])], fn: (dy, x) => apply(sparseSampledMatmulOp, [dy, x], sparseArgs) }],
   causalConv1dLong: [
     { label: 'direct: u (2, 2, 7), k (2, 4)', inputs: () => [rnd([2, 2, 7]), rnd([2, 4])], fn: (u, k) => F.causalConv1dLong(u, k, 'direct') },
     { label: 'fft: u (1, 2, 9), k (2, 9)', inputs: () => [rnd([1, 2, 9]), rnd([2, 9])], fn: (u, k) => F.fftConv(u, k) },
