@@ -21,13 +21,16 @@ import { logSoftmax, softmax } from './ops/softmax.ts'
 import * as F from './functional.ts'
 import * as C from './creation.ts'
 import type { Generator } from './rng.ts'
+import { meter, trackStorage } from './memory.ts'
 
 type Operand = Tensor | number
 
 /** A flat typed array and its version counter, shared by every view of it. */
 export class Storage {
   version = 0
-  constructor(readonly data: TypedArray) {}
+  constructor(readonly data: TypedArray) {
+    if (meter.on) trackStorage(data) // the memory meter (src/memory.ts), when enabled
+  }
 }
 
 export class Tensor {

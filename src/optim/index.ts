@@ -22,3 +22,5 @@ export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, typ
 export { WarmupDecayLR, warmupPoly, warmupCosine, type WarmupDecayOptions } from './warmup.ts'
 export { OneCycleLR, type OneCycleOptions } from './one-cycle.ts'
 export { GradientAccumulator, accumulate } from './accumulate.ts'
+export { MeZO, normalStream, MEZO_NO_DECAY, type MeZOOptions, type MeZOConfig, type MeZOStepResult, type MeZOStateDict, type ZPass, type ZHook } from './mezo.ts'
+export { SparseMeZO, kthAbsValue, magnitudeMaskBits, type SparseMeZOConfig } from './sparse-mezo.ts'
