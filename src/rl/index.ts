@@ -7,3 +7,4 @@ export {
   remax, remaxLoss, reinforce, reinforceLoss, remaxReturns, clippedAdvantages, type PolicyGradientOptions, type PolicyGradientStats,
 } from './remax.ts'
 export { ppo, tokenValues, type PPOOptions, type PPOStats } from './ppo.ts'
+export { RewardModel, trainRewardModel, learnedReward, type RewardModelOptions, type RewardTraining } from './reward-model.ts'
