@@ -1,5 +1,6 @@
 /**
- * @file The `tessera` command line: `tessera train`, `tessera eval`, `tessera bench`.
+ * @file The `tessera` command line: `tessera train`, `tessera eval`, `tessera bench`, `tessera papers`,
+ * `tessera demo`.
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import { spawnSync } from 'node:child_process'
@@ -9,6 +10,7 @@ import { TesseraError } from '../errors.ts'
 import { helpText } from './args.ts'
 import { TRAIN_OPTIONS, train } from './train.ts'
 import { EVAL_OPTIONS, evaluate } from './evaluate.ts'
+import { demo, papers } from './papers.ts'
 
 const USAGE = `usage: tessera <command> [options]
 
@@ -16,6 +18,8 @@ commands:
   train    train a classifier on a bundled dataset (default: a small CNN on the 8x8 digits)
   eval     evaluate weights written by train on the same held-out split
   bench    run the benchmark suite (from a source checkout; options are passed to bench/run.ts)
+  papers   list the 77 papers with their derived status; 'papers NN' shows one paper's card
+  demo     run a paper's demo: 'tessera demo NN [--quick]' (from a source checkout)
 
 tessera <command> --help shows a command's options.`
 
@@ -40,6 +44,8 @@ export function main(argv: readonly string[]): number {
       return 0
     }
     if (command === 'bench') return bench(rest)
+    if (command === 'papers') return papers(rest)
+    if (command === 'demo') return demo(rest)
     console.error(`tessera: unknown command ${JSON.stringify(command)}\n\n${USAGE}`)
     return 2
   } catch (e) {
