@@ -11,7 +11,7 @@ import { im2colRef } from '../src/kernels/conv.ts'
 import { depthwiseConv2dForwardRef } from '../src/kernels/depthwise.ts'
 import { stopThreads } from '../src/node/index.ts'
 import { warmThreads } from './gemm.bench.ts'
-import type { Workload } from './harness.ts'
+import { wasmImpl, type Workload } from './harness.ts'
 
 export interface ConvCase {
   depthwise: boolean
@@ -63,6 +63,7 @@ function workload(key: string, withRef: boolean, threads: boolean): Workload {
   const impls: Workload['impls'] = []
   if (withRef) impls.push({ label: 'tessera (ref)', fn: refConv(c) })
   impls.push({ label: 'tessera', fn: run })
+  impls.push(wasmImpl(run))
   if (threads) impls.push({ label: 'tessera 2 threads', setup: () => warmThreads(run), teardown: () => stopThreads(), fn: run })
   const title = c.depthwise ? `depthwise conv2d 3x3 C=${c.Cin} on ${c.H}x${c.H}` : `conv2d 3x3 ${c.Cin}->${c.Cout} on ${c.H}x${c.H}`
   return { key, title, flops: flopsOf(c), impls }

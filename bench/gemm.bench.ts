@@ -2,7 +2,7 @@
 import { Generator, kernels, randn, type Tensor } from '../src/index.ts'
 import { gemmRef } from '../src/kernels/gemm.ts'
 import { startThreads, stopThreads } from '../src/node/index.ts'
-import type { Workload } from './harness.ts'
+import { wasmImpl, type Workload } from './harness.ts'
 
 const square = (n: number, seed: number): [Tensor, Tensor] => {
   const g = new Generator(seed)
@@ -35,6 +35,7 @@ export function gemmWorkloads({ quick }: { quick: boolean }): Workload[] {
     const impls: Workload['impls'] = []
     if (n <= 512) impls.push({ label: 'tessera (ref)', fn: withRef(() => a.matmul(b)) })
     impls.push({ label: 'tessera', fn: () => a.matmul(b) })
+    impls.push(wasmImpl(() => a.matmul(b)))
     if (n >= 128) impls.push({ label: 'tessera 2 threads', setup: () => warmThreads(() => a.matmul(b)), teardown: () => stopThreads(), fn: () => a.matmul(b) })
     return { key: `sgemm-${n}`, title: `sgemm ${n}x${n}`, flops: 2 * n ** 3, impls }
   })

@@ -3,6 +3,7 @@
  * with median, min-max, throughput (GFLOPS or GB/s) and each implementation's speed relative to
  * the workload's baseline measured in the same run. No number comes from a file.
  */
+import { setBackend } from '../src/backend.ts'
 import { Bench } from 'tinybench'
 
 export interface Impl {
@@ -81,4 +82,9 @@ export function markdown(rows: Row[]): string {
     last = r.key
   }
   return lines.join('\n')
+}
+
+/** The same workload with the WebAssembly SIMD backend selected (src/backend.ts), restored to 'js' after. */
+export function wasmImpl(fn: () => unknown, label = 'tessera wasm'): Workload['impls'][number] {
+  return { label, setup: () => { setBackend('wasm'); for (let i = 0; i < 3; i++) fn() }, teardown: () => setBackend('js'), fn }
 }

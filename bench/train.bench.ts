@@ -4,7 +4,7 @@
  * gives the same data to the tfjs peers (bench/peers.ts).
  */
 import { F, Generator, nn, optim, randint, randn, type Tensor } from '../src/index.ts'
-import type { Workload } from './harness.ts'
+import { wasmImpl, type Workload } from './harness.ts'
 
 export interface TrainCase { x: Tensor; y: Tensor; kind: 'mlp' | 'cnn' }
 
@@ -42,7 +42,7 @@ export function trainWorkloads(): Workload[] {
   const mlpModel = new nn.Sequential(new nn.Linear(784, 256, { generator: g }), new nn.ReLU(), new nn.Linear(256, 256, { generator: g }), new nn.ReLU(), new nn.Linear(256, 10, { generator: g }))
   const mlpFlops = 6 * 128 * (784 * 256 + 256 * 256 + 256 * 10) // forward 2MNK, backward twice that
   return [
-    { key: 'train-mlp', title: 'MLP 784-256-256-10 train step, batch 128, Adam', flops: mlpFlops, impls: [{ label: 'tessera', fn: stepFn(mlpModel, mlp) }] },
-    { key: 'train-cnn', title: 'small CNN train step, batch 64 of 28x28, Adam', impls: [{ label: 'tessera', fn: stepFn(smallCnn(g), cnn) }] },
+    { key: 'train-mlp', title: 'MLP 784-256-256-10 train step, batch 128, Adam', flops: mlpFlops, impls: [{ label: 'tessera', fn: stepFn(mlpModel, mlp) }, wasmImpl(stepFn(mlpModel, mlp))] },
+    { key: 'train-cnn', title: 'small CNN train step, batch 64 of 28x28, Adam', impls: [{ label: 'tessera', fn: stepFn(smallCnn(g), cnn) }, wasmImpl(stepFn(smallCnn(g), cnn))] },
   ]
 }

@@ -36,6 +36,8 @@ export {
 export { layerNorm, rmsNorm, groupNorm, batchNorm, type BatchNormOptions } from './ops/norm.ts'
 export { scaledDotProductAttention, scaledDotProductAttentionRef, type AttentionOptions } from './ops/attention.ts'
 export { kernels, defaultKernels, type KernelTable } from './kernels/registry.ts'
+export { setBackend, getBackend, type Backend } from './backend.ts'
+export { wasmFeatures, provideModules, type WasmFeatures } from './wasm/runtime.ts'
 export * as F from './F.ts'
 export * as nn from './nn/index.ts'
 export * as io from './io/index.ts'

@@ -1,11 +1,13 @@
 /**
  * @file Runs every `*.test.ts` under test/ in one process with uvu, then prints the closing line
- * CI reads: `N passed, M failed`. `npm test -- pattern` runs only files whose path matches.
+ * CI reads: `N passed, M failed`. `npm test -- pattern` runs only files whose path matches;
+ * `TESSERA_BACKEND=wasm npm test` runs it with the WebAssembly kernels selected (src/backend.ts).
  */
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from 'uvu/run'
+import { setBackend, type Backend } from '../src/backend.ts'
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)))
 const pattern = process.argv[2] ? new RegExp(process.argv[2]) : null
@@ -16,6 +18,13 @@ function find(dir: string): string[] {
     if (statSync(path).isDirectory()) return name === 'fixtures' ? [] : find(path)
     return name.endsWith('.test.ts') ? [path] : []
   })
+}
+
+// TESSERA_BACKEND=wasm runs the whole suite with the WebAssembly kernels swapped in.
+const backend = process.env.TESSERA_BACKEND
+if (backend) {
+  setBackend(backend as Backend)
+  console.log(`backend: ${backend}`)
 }
 
 const files = find(root).filter((f) => !pattern || pattern.test(relative(root, f)))
