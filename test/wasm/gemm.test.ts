@@ -11,6 +11,14 @@ import { gemmWasm, WASM_GEMM_DEFAULT, type WasmGemmConfig } from '../../src/wasm
 import { gemmModuleBytes } from '../../src/wasm/gemm-module.ts'
 import { wasmFeatures } from '../../src/wasm/runtime.ts'
 import { Generator } from '../../src/rng.ts'
+import { getBackend, setBackend, type Backend } from '../../src/backend.ts'
+import { defaultKernels, kernels } from '../../src/kernels/registry.ts'
+import { randn } from '../../src/creation.ts'
+
+// workerd forbids compiling WebAssembly at run time: there the kernels come from build-time files
+// (a later step of issue 10), so the kernel tests below only run where compiling is allowed.
+const canCompile = wasmFeatures().compileFromBytes
+const run = (name: string, fn: () => void): void => test(name, () => { if (canCompile) fn() })
 
 const g = new Generator(7)
 const uniform = (n: number): Float32Array => Float32Array.from({ length: n }, () => 2 * g.nextFloat64() - 1)
@@ -40,33 +48,33 @@ function check(M: number, N: number, K: number, opts: { ta?: boolean; tb?: boole
   assert.ok(Number.isNaN(c[0]) && Number.isNaN(c[1]), 'nothing written before cOff')
 }
 
-test('odd sizes around the 4x8 tile and the work threshold', () => {
+run('odd sizes around the 4x8 tile and the work threshold', () => {
   for (const [M, N, K] of [[33, 17, 45], [32, 32, 32], [31, 33, 34], [4, 8, 1024], [37, 9, 40], [64, 100, 7]]) check(M, N, K)
 })
 
-test('several K blocks (K > KC) and column blocks (N > NC)', () => {
+run('several K blocks (K > KC) and column blocks (N > NC)', () => {
   check(40, 48, 700)
   check(41, 50, 300, { cfg: { ...WASM_GEMM_DEFAULT, NC: 16, MC: 12, KC: 64 } })
 })
 
-test('transposed and strided operands read in place', () => {
+run('transposed and strided operands read in place', () => {
   check(50, 36, 70, { ta: true })
   check(50, 36, 70, { tb: true })
   check(29, 43, 81, { ta: true, tb: true })
 })
 
-test('a row range writes only its rows (as the worker pool splits C)', () => {
+run('a row range writes only its rows (as the worker pool splits C)', () => {
   check(60, 40, 50, { rows: [13, 47] })
   check(60, 40, 50, { rows: [0, 30], tb: true })
 })
 
-test('other micro-tile shapes give the same bound; fma when relaxed SIMD validates', () => {
+run('other micro-tile shapes give the same bound; fma when relaxed SIMD validates', () => {
   for (const [MR, NR] of [[2, 16], [1, 4], [6, 8], [3, 12]]) check(45, 53, 90, { cfg: { ...WASM_GEMM_DEFAULT, MR, NR } })
   if (wasmFeatures().relaxedSimd) check(45, 53, 90, { cfg: { ...WASM_GEMM_DEFAULT, fma: true } })
   assert.throws(() => gemmModuleBytes({ MR: 4, NR: 6, fma: false }, { min: 1 }), /NR a positive multiple of 4/)
 })
 
-test('NaN and Inf propagate through the SIMD path', () => {
+run('NaN and Inf propagate through the SIMD path', () => {
   const M = 40, N = 40, K = 40
   const a = uniform(M * K), b = uniform(K * N)
   a[3 * K + 5] = NaN // row 3 of C becomes NaN
@@ -78,7 +86,7 @@ test('NaN and Inf propagate through the SIMD path', () => {
   assert.ok(Number.isFinite(c[0]))
 })
 
-test('float64 and small products fall back to the typed-array kernel (bitwise gemmRef)', () => {
+run('float64 and small products fall back to the typed-array kernel (bitwise gemmRef)', () => {
   const M = 9, N = 7, K = 5
   const a = Float64Array.from(uniform(M * K)), b = Float64Array.from(uniform(K * N))
   const c = new Float64Array(M * N), ref = new Float64Array(M * N)
@@ -86,6 +94,25 @@ test('float64 and small products fall back to the typed-array kernel (bitwise ge
   gemmWasm(ops)
   gemmRef({ ...ops, c: ref })
   assert.equal([...c], [...ref])
+})
+
+test('setBackend: wasm where it can run, a clear error where it cannot, and back to js', () => {
+  if (canCompile) {
+    setBackend('wasm')
+    assert.is(getBackend(), 'wasm')
+    assert.is(kernels.gemm, gemmWasm)
+    const a = randn([40, 50], { generator: new Generator(1) }), b = randn([50, 30], { generator: new Generator(2) })
+    const viaWasm = a.matmul(b).toArray() as number[][]
+    setBackend('js')
+    const viaJs = a.matmul(b).toArray() as number[][]
+    for (let i = 0; i < 40; i++) for (let j = 0; j < 30; j++) assert.ok(Math.abs(viaWasm[i][j] - viaJs[i][j]) < 1e-4)
+  } else {
+    assert.throws(() => setBackend('wasm'), /forbids compiling WebAssembly at run time|no WebAssembly SIMD/)
+  }
+  setBackend('js')
+  assert.is(getBackend(), 'js')
+  assert.is(kernels.gemm, defaultKernels.gemm)
+  assert.throws(() => setBackend('gpu' as Backend), /backend must be 'js' or 'wasm', got "gpu"/)
 })
 
 test.run()
