@@ -16,9 +16,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkSource } from './check-no-node.ts'
+import { writeWasmModules } from './build-wasm.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const cache = join(root, '.cache')
@@ -59,7 +60,7 @@ async function bundle(): Promise<{ files: string[]; skipped: string[] }> {
   const entry = join(out, 'entry.ts')
   writeFileSync(entry, [
     ...files.map((f) => `import ${JSON.stringify(f)}`),
-    `export { runAll } from ${JSON.stringify(join(root, 'scripts/runtimes/entry-footer.ts'))}`,
+    `export { runAll, provideModules } from ${JSON.stringify(join(root, 'scripts/runtimes/entry-footer.ts'))}`,
     '',
   ].join('\n'))
   await build({
@@ -110,7 +111,14 @@ function freePort(): Promise<number> {
 
 async function runWorkerd(): Promise<Report> {
   const port = await freePort()
-  writeFileSync(join(out, 'worker.mjs'), `import { runAll } from './suite.mjs'
+  // workerd refuses to compile WebAssembly from bytes, so the kernels come as build-time .wasm
+  // modules (the files `npm run build` writes), imported and handed to provideModules.
+  const wasmFiles = writeWasmModules(out).map((p) => basename(p))
+  const wasmName = (f: string): string => f.replace(/\.wasm$/, '')
+  const ident = (i: number): string => `wasm${i}`
+  writeFileSync(join(out, 'worker.mjs'), `import { runAll, provideModules } from './suite.mjs'
+${wasmFiles.map((f, i) => `import ${ident(i)} from './${f}'`).join('\n')}
+provideModules({ ${wasmFiles.map((f, i) => `${JSON.stringify(wasmName(f))}: ${ident(i)}`).join(', ')} })
 export default { async fetch() { return new Response(JSON.stringify(await runAll())) } }
 `)
   writeFileSync(join(out, 'workerd.capnp'), `using Workerd = import "/workerd/workerd.capnp";
@@ -119,7 +127,7 @@ const config :Workerd.Config = (
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 const suite :Workerd.Worker = (
-  modules = [(name = "worker.mjs", esModule = embed "worker.mjs"), (name = "suite.mjs", esModule = embed "suite.mjs")],
+  modules = [(name = "worker.mjs", esModule = embed "worker.mjs"), (name = "suite.mjs", esModule = embed "suite.mjs")${wasmFiles.map((f) => `, (name = "${f}", wasm = embed "${f}")`).join('')}],
   compatibilityDate = "2024-09-23",
 );
 `)

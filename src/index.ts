@@ -38,6 +38,7 @@ export { scaledDotProductAttention, scaledDotProductAttentionRef, type Attention
 export { kernels, defaultKernels, type KernelTable } from './kernels/registry.ts'
 export { setBackend, getBackend, type Backend } from './backend.ts'
 export { wasmFeatures, provideModules, type WasmFeatures } from './wasm/runtime.ts'
+export { WASM_MODULES } from './wasm/modules.ts'
 export * as F from './F.ts'
 export * as nn from './nn/index.ts'
 export * as io from './io/index.ts'

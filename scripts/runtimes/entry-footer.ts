@@ -4,6 +4,8 @@
  */
 import { runQueued } from './uvu-shim.ts'
 import { determinism } from './determinism.ts'
+// Hosts that cannot compile WebAssembly at run time (workerd) hand in the build-time modules first.
+export { provideModules } from '../../src/wasm/runtime.ts'
 
 export async function runAll() {
   const started = Date.now()
