@@ -9,13 +9,14 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WASM_MODULES } from '../src/wasm/modules.ts'
+import { validates } from '../src/wasm/runtime.ts'
 
 export function writeWasmModules(dir: string): string[] {
   mkdirSync(dir, { recursive: true })
   return Object.entries(WASM_MODULES).map(([name, bytes]) => {
     const path = join(dir, `${name}.wasm`)
     const b = bytes()
-    if (!WebAssembly.validate(b)) throw new Error(`build-wasm: ${name} does not validate`)
+    if (!validates(b)) throw new Error(`build-wasm: ${name} does not validate`)
     writeFileSync(path, b)
     return path
   })

@@ -31,3 +31,16 @@ export {
   MultiheadAttention, TransformerEncoderLayer, type MultiheadAttentionOptions, type AttentionCall, type TransformerEncoderLayerOptions,
 } from './attention.ts'
 export { SparseConv1x1, SparseLinear, type SparseFromDenseOptions } from './sparse.ts'
+// Layers and blocks of the papers (src/nn/arch/, one paper per file).
+export { S4DLayer, S4DModel, type S4DLayerOptions, type S4DModelOptions } from './arch/41-s4d.ts'
+export { ES2D, EVSSBlock, BiAttn, InvertedResidual, PatchMerging2D, type ES2DOptions, type EVSSOptions } from './arch/71-efficientvmamba.ts'
+export { DSF, SoftmaxAttention, type SoftmaxAttentionOptions } from './arch/33-dsf.ts'
+export {
+  LinearAttention, NormalizedAttention, S6, SSD, QLSTM, RGLRU, type AttentionDSFOptions, type S6Options, type SSDOptions, type RGLRUOptions,
+} from './arch/33-dsf-layers.ts'
+export { UnifiedNorm, foldNorm, unifiedNormBatchRef, type UnifiedNormOptions } from './arch/43-unified-normalization.ts'
+export { LadderTransformer, LadderAttention, LadderMLP, LadderLayer, type LadderTransformerOptions, type SubLayer } from './arch/76-ladder-residual.ts'
+export {
+  LED, CED, FullAttention, LinformerAttention, lowRankLinear, attentionFlops,
+  type CEDOptions, type LinformerOptions, type AttentionOptions as LowRankAttentionOptions,
+} from './arch/21-greenformers.ts'

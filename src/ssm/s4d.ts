@@ -9,12 +9,15 @@
  * Recurrent mode: x_t = dA x_{t-1} + dB u_t, y_t = 2 Re(C x_t) + D u_t (one step per call).
  * Kernel generation is written with tensor ops (complex numbers as tensor pairs), so gradients
  * reach logDt, logAReal, AImag and C; `src/kernels/s4d.ts` is its raw-loop oracle.
- * Input/output (B, H, L). The layer's GELU / GLU output head belongs to the architecture file.
+ * Bidirectional (reference `s4d.py` with channels = 2): a second C (Cb, same A and dt) gives an
+ * anti-causal kernel Kb, y_t += Σ_{m=1}^{L-1} Kb_{m-1} u_{t+m} (the reference's
+ * pad(k0, (0, L)) + pad(k1.flip(-1), (L, 0)) circular convolution of length 2L).
+ * Input/output (B, H, L). The layer's GELU / GLU output head is in src/nn/arch/41-s4d.ts.
  */
 import { TesseraError } from '../errors.ts'
 import type { Tensor } from '../tensor.ts'
 import { arange, ones, rand, randn, tensor, zeros } from '../creation.ts'
-import { cat } from '../ops/indexing.ts'
+import { cat, pad } from '../ops/indexing.ts'
 import { causalConv1dLong } from '../ops/fft.ts'
 import { defaultGenerator, type Generator } from '../rng.ts'
 import { Module } from '../nn/module.ts'
@@ -47,6 +50,8 @@ export interface S4DOptions {
   disc?: Discretization
   generator?: Generator
   dtype?: 'float32' | 'float64'
+  /** Add an anti-causal kernel with its own C (Cb); recurrent `step` is then unavailable. Default false. */
+  bidirectional?: boolean
 }
 
 export class S4D extends Module {
@@ -55,6 +60,8 @@ export class S4D extends Module {
   AImag: Parameter // (H, N2)
   C: Parameter // (H, N2, 2)
   D: Parameter // (H,)
+  /** The anti-causal C of a bidirectional layer, (H, N2, 2); null otherwise. */
+  Cb: Parameter | null
   readonly N2: number
   readonly disc: Discretization
 
@@ -78,7 +85,9 @@ export class S4D extends Module {
     this.AImag = new Parameter(tensor(rows.map((A) => Array.from(A.im)), { dtype }))
     this.C = new Parameter(randn([H, this.N2, 2], { dtype, generator }).mul(Math.SQRT1_2)) // complex N(0, 1)
     this.D = new Parameter(randn([H], { dtype, generator }))
+    this.Cb = opts.bidirectional ? new Parameter(randn([H, this.N2, 2], { dtype, generator }).mul(Math.SQRT1_2)) : null
   }
+  get bidirectional(): boolean { return this.Cb !== null }
 
   /** dt A as a complex (H, N2) pair, and A itself. */
   private dtA(): { A: Complex; z: Complex; dt: Tensor } {
@@ -99,9 +108,14 @@ export class S4D extends Module {
     return { dA, dB: cdiv({ re: dt.expand(den.re.shape), im: zeros(den.im.shape, { dtype: den.im.dtype }) }, den) }
   }
 
-  /** The convolution kernel K (H, L) = 2 Re Σ_n C_n dB_n dA_n^l (differentiable). */
-  kernel(L: number): Tensor {
-    const Cc = { re: this.C.select(2, 0), im: this.C.select(2, 1) } // (H, N2)
+  /**
+   * The convolution kernel K (H, L) = 2 Re Σ_n C_n dB_n dA_n^l (differentiable); with
+   * `which = 'backward'` the anti-causal kernel of a bidirectional layer (C replaced by Cb).
+   */
+  kernel(L: number, which: 'forward' | 'backward' = 'forward'): Tensor {
+    const Cw = which === 'forward' ? this.C : this.Cb
+    if (!Cw) throw new TesseraError('S4D.kernel: the backward kernel needs a bidirectional layer')
+    const Cc = { re: Cw.select(2, 0), im: Cw.select(2, 1) } // (H, N2)
     let powers: Complex // (H, N2, L)
     if (this.disc === 'zoh') {
       // Vandermonde by exp(dt A l): exact, no accumulated rounding.
@@ -128,7 +142,12 @@ export class S4D extends Module {
   /** Convolution mode: u (B, H, L) -> y (B, H, L) = K * u + D u, via FFT conv for long L. */
   forward(u: Tensor): Tensor {
     if (u.ndim !== 3 || u.shape[1] !== this.H) throw new TesseraError(`S4D: input must be (B, H=${this.H}, L), got [${u.shape}]`)
-    return causalConv1dLong(u, this.kernel(u.shape[2])).add(u.mul(this.D.unsqueeze(1)))
+    const L = u.shape[2]
+    const y = causalConv1dLong(u, this.kernel(L)).add(u.mul(this.D.unsqueeze(1))) // (B, H, L)
+    if (!this.Cb) return y
+    // Anti-causal part: y_t += Σ_{m>=1} Kb_{m-1} u_{t+m} = rev(causal conv of rev(u) with [0, Kb_0, Kb_1, ...]).
+    const kb = pad(this.kernel(L, 'backward'), [1, 0]).narrow(1, 0, L) // (H, L), kb[0] = 0
+    return y.add(causalConv1dLong(u.flip(2), kb).flip(2))
   }
 
   /** A zero state for batch B: complex (B, H, N2). */
@@ -142,6 +161,7 @@ export class S4D extends Module {
    * u_t (B, H) -> [y_t (B, H), next state (B, H, N2)].
    */
   step(state: Complex, ut: Tensor): [Tensor, Complex] {
+    if (this.Cb) throw new TesseraError('S4D.step: a bidirectional layer has no recurrent mode (it reads future inputs)')
     const { dA, dB } = this.discretize()
     const u3 = ut.unsqueeze(2) // (B, H, 1)
     const ax = cmul(dA, state)
@@ -156,6 +176,6 @@ export class S4D extends Module {
    * @example new optim.AdamW(s4d.paramGroups(0.01), {lr: 0.01, weightDecay: 0.05})
    */
   paramGroups(lr: number): { params: Tensor[]; lr?: number; weightDecay?: number }[] {
-    return [{ params: [this.C, this.D] }, { params: [this.logDt, this.logAReal, this.AImag], lr: Math.min(0.001, lr), weightDecay: 0 }]
+    return [{ params: this.Cb ? [this.C, this.Cb, this.D] : [this.C, this.D] }, { params: [this.logDt, this.logAReal, this.AImag], lr: Math.min(0.001, lr), weightDecay: 0 }]
   }
 }

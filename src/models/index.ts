@@ -1,0 +1,8 @@
+/**
+ * @file The `models` namespace: whole networks from the papers, each defined in its paper's file
+ * under src/nn/arch/ (layers and blocks of the same papers are in `nn`).
+ */
+export { S4DModel, type S4DModelOptions } from '../nn/arch/41-s4d.ts'
+export { EfficientVMamba, EFFICIENT_VMAMBA_PRESETS, type EfficientVMambaOptions } from '../nn/arch/71-efficientvmamba.ts'
+export { convertToLadder } from '../nn/arch/76-ladder-residual.ts'
+export { LowRankTransformer, projectionParams, type LowRankTransformerOptions } from '../nn/arch/21-greenformers.ts'
