@@ -31,3 +31,5 @@ export const relu = (x: Tensor): Tensor => x.relu()
 export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x)
 export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x)
 export const silu = (x: Tensor): Tensor => floatUnary('silu', x)
+export { urpeAttention } from './nn/arch/70-urpe.ts'
+export { bandedAttention, type BandedAttentionOptions } from './nn/arch/59-budgetlongformer.ts'

@@ -14,7 +14,9 @@ import { runInNewContext } from 'node:vm'
 import { zeros, randn, tensor, fromTypedArray, Generator } from '../src/index.ts'
 import * as memory from '../src/memory.ts'
 
-memory.enable() // stats() counts only while the meter is on
+// stats() counts only while the meter is on; switched on when this file runs, not when it is imported
+// (files are imported before any runs, and an earlier file may switch the meter off when done).
+test.before(() => memory.enable())
 
 function getGc(): (() => void) | null {
   const g = (globalThis as { gc?: () => void }).gc

@@ -44,3 +44,20 @@ export {
   LED, CED, FullAttention, LinformerAttention, lowRankLinear, attentionFlops,
   type CEDOptions, type LinformerOptions, type AttentionOptions as LowRankAttentionOptions,
 } from './arch/21-greenformers.ts'
+export {
+  Adapter, ReversibleCoupling, ReversibleStack, AdaptedEncoderLayer, AttentionSubBlock, FeedForwardSubBlock, type AdapterOptions, type CouplingOptions,
+} from './arch/55-meft.ts'
+export {
+  DynamicConv1d, TDNNUnit, Res2Conv1d, SEModule, SERes2DilatedTDNNBlock, AttentiveStatsPool, StatsPool, AAMSoftmax, weightedStats,
+  type DynamicConvConfig, type SERes2BlockOptions,
+} from './arch/74-efficienttdnn.ts'
+export { RPEBias, RPEAttention, URPEAttention, toeplitz, relativeIndex, t5Bucket, type RelativeOptions, type RPEAttentionOptions } from './arch/70-urpe.ts'
+export { LongformerSelfAttention, LongformerBlock, bandedMask, type LongformerAttentionOptions } from './arch/59-budgetlongformer.ts'
+export { PolyReLU, PolyNorm, type PolyOptions } from './arch/38-polycom.ts'
+export {
+  Pattention, TokenFormerAttention, TokenFormerBlock, pattentionNormalize, type PattentionNorm, type PattentionOptions, type GrowInit, type TokenCounts,
+} from './arch/63-tokenformer.ts'
+export {
+  TransformerMLP, SwiGLUMLP, CausalSelfAttention, TransformerBlock, causalSelfAttention, type MLPActivation, type SequenceMap, type LayerOptions,
+} from './transformer-lm.ts'
+export { updateBn } from './update-bn.ts'

@@ -5,3 +5,4 @@
  *   const opt = new optim.MeZO(peft.trainableParameters(model), { lr: 5e-5, eps: 1e-2 })
  */
 export { LoRA, applyLoRA, trainableParameters, type LoRAOptions, type ApplyLoRAOptions, type LoRATargets } from './lora.ts'
+export { meft, MEFT, type MEFTOptions } from '../nn/arch/55-meft.ts'

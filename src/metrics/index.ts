@@ -1,0 +1,2 @@
+/** @file The `metrics` namespace: evaluation metrics (equal error rate for verification, paper 74). */
+export { eer } from '../nn/arch/74-efficienttdnn.ts'

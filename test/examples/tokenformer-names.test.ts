@@ -1,0 +1,42 @@
+/**
+ * @file The sheet-63 TokenFormer demo (examples/tokenformer-names.ts; https://arxiv.org/abs/2410.23168)
+ * in quick mode: growing with zero-key tokens leaves the logits bit for bit and the validation
+ * perplexity exactly at the small model's (a fresh model of the grown size starts near uniform), and
+ * after the same extra steps on the same batches the grown model beats the one trained from scratch.
+ * Growing with keys and values both zero gives tokens whose gradient is exactly 0, so that model's
+ * trajectory equals the small model's continued without growth, to the last bit.
+ */
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { runTokenformerDemo } from '../../examples/tokenformer-names.ts'
+
+const r = runTokenformerDemo({ quick: true, seed: 0 })
+
+test('growth preserves the function exactly', () => {
+  assert.is(r.growthMaxLogitDiff, 0)
+  assert.is(r.grown.startPerplexity, r.small.valPerplexity)
+  assert.is(r.control.startPerplexity, r.small.valPerplexity)
+  assert.ok(r.scratch.startPerplexity > r.small.valPerplexity + 5, `fresh ${r.scratch.startPerplexity} vs small ${r.small.valPerplexity}`)
+})
+
+test('sizes: grown = scratch > small = control; tokens doubled', () => {
+  assert.is(r.grown.params, r.scratch.params)
+  assert.is(r.small.params, r.control.params)
+  assert.ok(r.grown.params > r.small.params)
+  assert.equal(r.grown.tokens, { qkvTokens: 2 * r.small.tokens.qkvTokens, projTokens: 2 * r.small.tokens.projTokens, ffnTokens: 2 * r.small.tokens.ffnTokens })
+})
+
+test('at equal extra steps the grown model beats the from-scratch model of its size', () => {
+  assert.is(r.grown.steps, r.scratch.steps)
+  assert.ok(r.grown.valPerplexity < r.scratch.valPerplexity, `grown ${r.grown.valPerplexity} vs scratch ${r.scratch.valPerplexity}`)
+  assert.ok(r.grown.valPerplexity < r.small.valPerplexity, 'training after growth lowers the perplexity further')
+  assert.ok(r.small.valPerplexity < r.unigramPerplexity)
+})
+
+test('all-zero new tokens are dead: the grown-zero model trains exactly like the small model continued', () => {
+  assert.is(r.grownZero.startPerplexity, r.small.valPerplexity)
+  assert.is(r.grownZero.params, r.grown.params)
+  assert.is(r.grownZero.valPerplexity, r.control.valPerplexity)
+})
+
+test.run()
