@@ -6,6 +6,7 @@
  * Methods are thin: each forwards to the function of the same name in `src/ops/` or
  * `src/functional.ts`, where the work and its documentation live.
  */
+import { profileState } from './profile-state.ts'
 import { AccumulateGrad, isGradEnabled, runBackward, type BackwardOptions, type Node, type TensorHook } from './autograd.ts'
 import { TesseraError, check, fmtShape } from './errors.ts'
 import { allocate, isFloating, resultType, type DType, type TypedArray } from './dtype.ts'
@@ -344,10 +345,10 @@ function accumulateLeaf(leaf: AccumulateGrad, grad: Tensor, createGraph: boolean
   }
 }
 
-/** A zero-filled contiguous tensor (typed arrays start zeroed). */
+/** A zero-filled contiguous tensor (typed arrays start zeroed); data-less inside `profile.shapeOnly`. */
 export function emptyTensor(shape: Shape, dtype: DType): Tensor {
   const s = shape.slice()
-  return new Tensor(new Storage(allocate(dtype, numel(s))), s, contiguousStrides(s), 0, dtype)
+  return new Tensor(new Storage(allocate(dtype, profileState.shapeOnly > 0 ? 0 : numel(s))), s, contiguousStrides(s), 0, dtype)
 }
 
 /** A 0-d tensor holding `value` (rounded or wrapped to `dtype`). */

@@ -31,6 +31,10 @@ export {
   MultiheadAttention, TransformerEncoderLayer, type MultiheadAttentionOptions, type AttentionCall, type TransformerEncoderLayerOptions,
 } from './attention.ts'
 export { SparseConv1x1, SparseLinear, type SparseFromDenseOptions } from './sparse.ts'
+export {
+  DropPath, LayerScale, SqueezeExcite, ConvBNAct, MBConv, makeDivisible, activate, hardswish, hardsigmoid,
+  type Activation, type LayerScaleOptions, type SqueezeExciteOptions, type ConvBNActOptions, type MBConvOptions,
+} from './blocks.ts'
 // Layers and blocks of the papers (src/nn/arch/, one paper per file).
 export { S4DLayer, S4DModel, type S4DLayerOptions, type S4DModelOptions } from './arch/41-s4d.ts'
 export { ES2D, EVSSBlock, BiAttn, InvertedResidual, PatchMerging2D, type ES2DOptions, type EVSSOptions } from './arch/71-efficientvmamba.ts'

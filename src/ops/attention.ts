@@ -32,6 +32,7 @@ import { rawCopy } from './view.ts'
 import { dropout } from '../functional.ts'
 import { arange } from '../creation.ts'
 import type { Generator } from '../rng.ts'
+import { profileState } from '../profile-state.ts'
 
 export interface AttentionOptions {
   /** Bool (keep where true) or float (added to the scores), broadcastable to (..., L, S). */
@@ -176,6 +177,7 @@ export const attentionOp: OpDef<AttentionArgs> = {
   forward(ctx, [q, k, v], a) {
     const out = emptyTensor([...a.batch, a.L, a.Ev], q.dtype)
     const lse = emptyTensor([...a.batch, a.L], 'float64')
+    if (profileState.counting > 0) profileState.macs += numel(a.batch) * a.L * a.S * (a.E + a.Ev) // QKᵀ and PV
     // NOTE: no keys (S = 0): softmax over an empty row is empty and out = P v is all zeros, as in
     // the composite; lse = log(0) = -Infinity.
     if (a.S === 0) lse.storage.fill(-Infinity)

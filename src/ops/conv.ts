@@ -17,6 +17,7 @@ import { kernels } from '../kernels/registry.ts'
 import { numel } from '../shape.ts'
 import { Tensor, emptyTensor } from '../tensor.ts'
 import { apply, type OpDef } from './op.ts'
+import { profileState } from '../profile-state.ts'
 
 /** A sliding window over S = 1..3 spatial dims (every array has S entries). */
 export interface Sliding {
@@ -80,6 +81,7 @@ export const depthwiseConv2dOp: OpDef<Depthwise2d> = {
   name: 'depthwiseConv2d',
   forward(ctx, [x, w], g) {
     const y = emptyTensor([g.N, g.C * g.M, g.Ho, g.Wo], x.dtype)
+    if (profileState.counting > 0) profileState.macs += g.N * g.C * g.M * g.Ho * g.Wo * g.kH * g.kW
     kernels.depthwiseConv2dForward(y.storage, x.storage, x.offset, x.strides, w.storage, w.offset, w.strides, g)
     ctx.save(x, w)
     return y

@@ -11,6 +11,7 @@ import { kernels } from '../kernels/registry.ts'
 import { forEachRow } from '../kernels/strided.ts'
 import { Tensor, emptyTensor } from '../tensor.ts'
 import { apply, type OpDef } from './op.ts'
+import { profileState } from '../profile-state.ts'
 
 /** (..., M, K) @ (..., K, N) -> (..., M, N) over broadcast batch dims; both operands rank >= 2. */
 export const matmulOp: OpDef<{ dtype: DType }> = {
@@ -19,6 +20,7 @@ export const matmulOp: OpDef<{ dtype: DType }> = {
     const M = a.shape[a.ndim - 2], K = a.shape[a.ndim - 1], N = b.shape[b.ndim - 1]
     const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2))
     const out = emptyTensor([...batch, M, N], dtype)
+    if (profileState.counting > 0) profileState.macs += numel(batch) * M * N * K
     const aBatch = broadcastStrides(a.shape.slice(0, -2), a.strides.slice(0, -2), batch)
     const bBatch = broadcastStrides(b.shape.slice(0, -2), b.strides.slice(0, -2), batch)
     const base = { M, N, K, a: a.storage, aRs: a.strides[a.ndim - 2], aCs: a.strides[a.ndim - 1],
