@@ -1,25 +1,35 @@
 /**
- * @file Bundle-size budget for the core: bundles src/index.ts with esbuild (ESM, minified, tree
- * shaking as a user's bundler would for `import * from 'tessera'`), gzips it (level 9) and prints
- * both sizes. Exits 1 when the gzipped core exceeds BUDGET (about 20% above the size when the budget
- * was set; see README "Bundle size"). `npm run size`; `--json` prints the figures as JSON.
+ * @file Bundle-size budgets: bundles with esbuild (ESM, minified, tree shaking as a user's bundler
+ * would), gzips (level 9) and prints the sizes of
+ *  - the whole library: src/index.ts, everything `import * from 'tessera'` reaches, paper modules
+ *    included (it grows with each paper by design; the budget catches accidental bloat);
+ *  - a typical application: scripts/size-app.ts, which trains a small MLP with nn, optim and the
+ *    tensor API (what an app that uses none of the paper modules pays).
+ * Exits 1 when either exceeds its budget (about 20% above the size when the budget was set; see
+ * README "Bundle size"). `npm run size`; `--json` prints the figures as JSON.
  */
 import { build } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 
 /**
- * Gzipped bytes allowed for the whole core, about 20% above the size when last raised.
+ * Gzipped bytes allowed for the whole library, about 20% above the size when last raised.
  * History: 72,000 B when set (core, nn, optim, io, data: 59,827 B); raised to 94,000 B when the
  * special kernels of issue #6 (sparse, quantization, FFT/S4D, selective scan: +18 KB gzipped, all
- * reachable from the root entry) landed at 77,805 B.
+ * reachable from the root entry) landed at 77,805 B; raised to 146,000 B when the 13 sequence-family
+ * papers of issue #8, the WebAssembly encoder and GEMM, the profiler and the shared vision blocks
+ * landed at 122,087 B (+44 KB: about 2.5 KB per paper). Paper modules are expected to keep adding
+ * to it; the application budget below is the one that guards what users of the core pay.
  */
-export const BUDGET = 94_000
+export const BUDGET = 146_000
 
-/** Bundles and measures the core; sizes in bytes. */
-export async function measure(): Promise<{ minified: number; gzipped: number }> {
+/** Gzipped bytes allowed for the typical application (scripts/size-app.ts): 80,404 B when set. */
+export const APP_BUDGET = 96_000
+
+/** Bundles and measures one entry point; sizes in bytes. */
+export async function measure(entry = '../src/index.ts'): Promise<{ minified: number; gzipped: number }> {
   const result = await build({
-    entryPoints: [fileURLToPath(new URL('../src/index.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
     bundle: true,
     minify: true,
     format: 'esm',
@@ -33,12 +43,17 @@ export async function measure(): Promise<{ minified: number; gzipped: number }> 
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { minified, gzipped } = await measure()
   const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`
-  if (process.argv.includes('--json')) console.log(JSON.stringify({ minified, gzipped, budget: BUDGET }))
-  else console.log(`core bundle (src/index.ts, esbuild --minify): ${minified} B (${kib(minified)}), gzipped ${gzipped} B (${kib(gzipped)}); budget ${BUDGET} B (${kib(BUDGET)})`)
-  if (gzipped > BUDGET) {
-    console.error(`bundle-size: gzipped core ${gzipped} B exceeds the budget of ${BUDGET} B`)
-    process.exitCode = 1
+  const rows = [
+    { name: 'library (src/index.ts)', ...(await measure('../src/index.ts')), budget: BUDGET },
+    { name: 'typical app (scripts/size-app.ts)', ...(await measure('./size-app.ts')), budget: APP_BUDGET },
+  ]
+  if (process.argv.includes('--json')) console.log(JSON.stringify(rows))
+  for (const r of rows) {
+    if (!process.argv.includes('--json')) console.log(`${r.name}, esbuild --minify: ${r.minified} B (${kib(r.minified)}), gzipped ${r.gzipped} B (${kib(r.gzipped)}); budget ${r.budget} B (${kib(r.budget)})`)
+    if (r.gzipped > r.budget) {
+      console.error(`bundle-size: gzipped ${r.name} ${r.gzipped} B exceeds the budget of ${r.budget} B`)
+      process.exitCode = 1
+    }
   }
 }
