@@ -345,10 +345,15 @@ function accumulateLeaf(leaf: AccumulateGrad, grad: Tensor, createGraph: boolean
   }
 }
 
-/** A zero-filled contiguous tensor (typed arrays start zeroed); data-less inside `profile.shapeOnly`. */
+/**
+ * A zero-filled contiguous tensor (typed arrays start zeroed). Inside `profile.shapeOnly` it is
+ * data-less, except for one-element tensors: those are cheap, and keeping their data keeps cached
+ * scalar constants (src/ops/elementwise.ts) valid after the shape-only pass.
+ */
 export function emptyTensor(shape: Shape, dtype: DType): Tensor {
   const s = shape.slice()
-  return new Tensor(new Storage(allocate(dtype, profileState.shapeOnly > 0 ? 0 : numel(s))), s, contiguousStrides(s), 0, dtype)
+  const n = numel(s)
+  return new Tensor(new Storage(allocate(dtype, profileState.shapeOnly > 0 && n > 1 ? 0 : n)), s, contiguousStrides(s), 0, dtype)
 }
 
 /** A 0-d tensor holding `value` (rounded or wrapped to `dtype`). */

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { F, Generator, defaultKernels, kernels, nn, profile, randn, scaledDotProductAttention, zeros, type Tensor } from '../src/index.ts'
+import { F, Generator, defaultKernels, kernels, nn, profile, randn, scaledDotProductAttention, tensor, zeros, type Tensor } from '../src/index.ts'
 
 const g = new Generator(3)
 
@@ -59,6 +59,9 @@ test('shapeOnly: nothing allocated, same parameter and MAC counts as a real pass
   assert.is(fakeRun.macs, realRun.macs)
   assert.equal(fakeRun.result.shape, [2, 10])
   assert.is(fakeRun.result.storage.length, 0)
+  // Scalar constants created inside stay real: x.mul(0.37) after the pass uses a cached 0-d tensor.
+  profile.shapeOnly(() => randn([4]).mul(0.37))
+  assert.ok(Math.abs((tensor([2]).mul(0.37).item()) - 0.74) < 1e-6)
   assert.is(profile.isShapeOnly(), false)
   assert.is(kernels.gemm, defaultKernels.gemm, 'kernels restored')
 })
