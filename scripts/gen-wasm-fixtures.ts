@@ -47,7 +47,7 @@ function bodyBytes(instr: string): number[] {
 const IMMEDIATE: Record<string, string> = {
   block: '', loop: '', if: '', br: '1', br_if: '0',
   'local.get': '3', 'local.set': '130', 'local.tee': '0',
-  'i32.const': '-12345', 'f32.const': '1.5',
+  'i32.const': '-12345', 'f32.const': '1.5', 'f64.const': '-2.25',
 }
 const cases: { name: string; wat: string; bytes: number[] }[] = []
 for (const name of Object.keys(OP)) {
@@ -60,7 +60,9 @@ cases.push({ name: 'if-else', wat: 'if (result f32) f32.const 1 else f32.const 2
 for (const name of Object.keys(SIMD)) {
   let wat = name
   if (name === 'v128.const') wat = 'v128.const f32x4 1 -2 0.5 3'
+  else if (name === 'f64x2.extract_lane') wat = `${name} 1`
   else if (name.endsWith('_lane')) wat = `${name} 3`
+  else if (name === 'i8x16.shuffle') wat = `${name} 8 9 10 11 12 13 14 15 0 1 2 3 20 21 22 31`
   cases.push({ name, wat, bytes: bodyBytes(wat) })
 }
 // Memory arguments: a non-default offset and alignment.

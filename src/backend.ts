@@ -6,13 +6,15 @@
  *   setBackend('wasm')   // throws a clear error when this runtime has no WebAssembly SIMD
  *   getBackend()         // 'wasm'
  *
- * The WASM path currently covers float32 GEMM (and so matmul, linear, im2col convolutions); every
- * other kernel stays the typed-array one. Its products accumulate in float32 (the typed-array GEMM
- * accumulates in float64), within float32 rounding of the reference.
+ * The WASM path currently covers float32 GEMM (and so matmul, linear, im2col convolutions) and
+ * float32 softmax over the last axis; every other kernel stays the typed-array one. GEMM products
+ * accumulate in float32 (the typed-array GEMM accumulates in float64), within float32 rounding of
+ * the reference; softmax sums in float64.
  */
 import { TesseraError } from './errors.ts'
 import { defaultKernels, kernels } from './kernels/registry.ts'
 import { gemmWasm, wasmGemmModuleName, WASM_GEMM_DEFAULT } from './wasm/gemm.ts'
+import { softmaxWasm } from './wasm/softmax.ts'
 import { hasModule, wasmFeatures } from './wasm/runtime.ts'
 
 export type Backend = 'js' | 'wasm'
@@ -23,6 +25,7 @@ let current: Backend = 'js'
 export function setBackend(name: Backend): void {
   if (name === 'js') {
     kernels.gemm = defaultKernels.gemm
+    kernels.softmax = defaultKernels.softmax
   } else if (name === 'wasm') {
     const f = wasmFeatures()
     if (!f.simd) throw new TesseraError('setBackend: this runtime has no WebAssembly SIMD; use the \'js\' backend')
@@ -30,6 +33,7 @@ export function setBackend(name: Backend): void {
       throw new TesseraError('setBackend: this runtime forbids compiling WebAssembly at run time; pass the prebuilt modules to provideModules first')
     }
     kernels.gemm = gemmWasm
+    kernels.softmax = softmaxWasm
   } else {
     throw new TesseraError(`setBackend: backend must be 'js' or 'wasm', got ${JSON.stringify(name)}`)
   }

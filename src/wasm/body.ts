@@ -27,18 +27,19 @@ export const OP = {
   'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c, 'i32.div_s': 0x6d, 'i32.div_u': 0x6e,
   'i32.rem_s': 0x6f, 'i32.rem_u': 0x70, 'i32.and': 0x71, 'i32.or': 0x72, 'i32.xor': 0x73,
   'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
+  'f64.const': 0x44,
   'f32.abs': 0x8b, 'f32.neg': 0x8c, 'f32.floor': 0x8e, 'f32.sqrt': 0x91, 'f32.add': 0x92, 'f32.sub': 0x93,
   'f32.mul': 0x94, 'f32.div': 0x95, 'f32.min': 0x96, 'f32.max': 0x97,
-  'i32.trunc_f32_s': 0xa8, 'f32.convert_i32_s': 0xb2,
+  'f64.add': 0xa0, 'f64.div': 0xa3, 'i32.trunc_f32_s': 0xa8, 'f32.convert_i32_s': 0xb2, 'f32.demote_f64': 0xb6, 'f64.promote_f32': 0xbb,
 } as const
 
 /** SIMD opcodes after the 0xFD prefix, as unsigned LEB128 (spec 5.4.8; relaxed SIMD 0x100+). */
 export const SIMD = {
-  'v128.load': 0x00, 'v128.load32_splat': 0x09, 'v128.store': 0x0b, 'v128.const': 0x0c,
+  'v128.load': 0x00, 'v128.load32_splat': 0x09, 'v128.store': 0x0b, 'v128.const': 0x0c, 'i8x16.shuffle': 0x0d,
   'i8x16.splat': 0x0f, 'i16x8.splat': 0x10, 'i32x4.splat': 0x11, 'f32x4.splat': 0x13,
-  'f32x4.extract_lane': 0x1f, 'f32x4.replace_lane': 0x20,
-  'f32x4.eq': 0x41, 'f32x4.lt': 0x43, 'f32x4.gt': 0x44,
-  'v128.and': 0x4e, 'v128.or': 0x50, 'v128.xor': 0x51, 'v128.bitselect': 0x52,
+  'f32x4.extract_lane': 0x1f, 'f32x4.replace_lane': 0x20, 'f64x2.extract_lane': 0x21,
+  'f32x4.eq': 0x41, 'f32x4.lt': 0x43, 'f32x4.gt': 0x44, 'f32x4.le': 0x45, 'f32x4.ge': 0x46,
+  'v128.and': 0x4e, 'v128.andnot': 0x4f, 'v128.or': 0x50, 'v128.xor': 0x51, 'v128.bitselect': 0x52,
   'i16x8.extend_low_i8x16_s': 0x87, 'i16x8.extend_high_i8x16_s': 0x88,
   'i32x4.extend_low_i16x8_s': 0xa7, 'i32x4.extend_high_i16x8_s': 0xa8,
   'i32x4.shl': 0xab, 'i32x4.shr_s': 0xac, 'i32x4.add': 0xae, 'i32x4.sub': 0xb1, 'i32x4.mul': 0xb5,
@@ -46,7 +47,7 @@ export const SIMD = {
   'f32x4.ceil': 0x67, 'f32x4.floor': 0x68, 'f32x4.nearest': 0x6a,
   'f32x4.abs': 0xe0, 'f32x4.neg': 0xe1, 'f32x4.sqrt': 0xe3, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5,
   'f32x4.mul': 0xe6, 'f32x4.div': 0xe7, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9, 'f32x4.pmin': 0xea, 'f32x4.pmax': 0xeb,
-  'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa,
+  'f64x2.add': 0xf0, 'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa, 'f64x2.promote_low_f32x4': 0x5f,
   'f32x4.relaxed_madd': 0x105, 'f32x4.relaxed_nmadd': 0x106,
 } as const
 
@@ -91,6 +92,7 @@ export class Body {
   tee(i: number): this { this.w.byte(OP['local.tee']).u32(i); return this }
   i32(v: number): this { this.w.byte(OP['i32.const']).s32(v | 0); return this }
   f32(v: number): this { this.w.byte(OP['f32.const']).f32(v); return this }
+  f64(v: number): this { this.w.byte(OP['f64.const']).f64(v); return this }
 
   /** A scalar load or store with memarg (alignment exponent, static offset in bytes). */
   mem(name: 'i32.load' | 'f32.load' | 'i32.load8_s' | 'i32.load8_u' | 'i32.store' | 'f32.store' | 'i32.store8', offset = 0, align?: number): this {
@@ -111,10 +113,20 @@ export class Body {
     return this
   }
 
-  /** f32x4.extract_lane / replace_lane with a lane index 0-3. */
-  lane(name: 'f32x4.extract_lane' | 'f32x4.replace_lane', lane: number): this {
-    if (!Number.isInteger(lane) || lane < 0 || lane > 3) throw new RangeError(`wasm body: f32x4 lane must be 0-3, got ${lane}`)
+  /** f32x4.extract_lane / replace_lane (lane 0-3) or f64x2.extract_lane (lane 0-1). */
+  lane(name: 'f32x4.extract_lane' | 'f32x4.replace_lane' | 'f64x2.extract_lane', lane: number): this {
+    const lanes = name === 'f64x2.extract_lane' ? 2 : 4
+    if (!Number.isInteger(lane) || lane < 0 || lane >= lanes) throw new RangeError(`wasm body: ${name} lane must be 0-${lanes - 1}, got ${lane}`)
     this.w.byte(0xfd).u32(SIMD[name]).byte(lane)
+    return this
+  }
+
+  /** i8x16.shuffle of the two vectors on the stack: 16 byte indices into their concatenation (0-31). */
+  shuffle(bytes: readonly number[]): this {
+    if (bytes.length !== 16 || bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 31)) {
+      throw new RangeError(`wasm body: i8x16.shuffle needs 16 byte indices in 0-31, got [${bytes.join(',')}]`)
+    }
+    this.w.byte(0xfd).u32(SIMD['i8x16.shuffle']).bytes(bytes)
     return this
   }
 

@@ -62,6 +62,13 @@ export class ByteWriter {
     return this.bytes(new Uint8Array(view.buffer))
   }
 
+  /** IEEE 754 binary64, little endian. */
+  f64(v: number): this {
+    const view = new DataView(new ArrayBuffer(8))
+    view.setFloat64(0, v, true)
+    return this.bytes(new Uint8Array(view.buffer))
+  }
+
   /** A name: byte length then its bytes (ASCII only: the names here are identifiers). */
   name(s: string): this {
     if (!/^[\x20-\x7e]*$/.test(s)) throw new RangeError(`wasm encode: names must be printable ASCII, got ${JSON.stringify(s)}`)

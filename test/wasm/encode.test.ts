@@ -30,7 +30,7 @@ test('plain instructions encode as wat2wasm writes them', () => {
     block: (b) => b.block().end(), loop: (b) => b.loop().end(), if: (b) => b.if().end(),
     br: (b) => b.br(1), br_if: (b) => b.brIf(0),
     'local.get': (b) => b.get(3), 'local.set': (b) => b.set(130), 'local.tee': (b) => b.tee(0),
-    'i32.const': (b) => b.i32(-12345), 'f32.const': (b) => b.f32(1.5),
+    'i32.const': (b) => b.i32(-12345), 'f32.const': (b) => b.f32(1.5), 'f64.const': (b) => b.f64(-2.25),
     'i32.load': (b) => b.mem('i32.load'), 'f32.load': (b) => b.mem('f32.load'), 'i32.load8_s': (b) => b.mem('i32.load8_s'),
     'i32.load8_u': (b) => b.mem('i32.load8_u'), 'i32.store': (b) => b.mem('i32.store'), 'f32.store': (b) => b.mem('f32.store'),
     'i32.store8': (b) => b.mem('i32.store8'),
@@ -48,6 +48,8 @@ test('SIMD instructions (0xFD prefix, LEB128 opcodes, relaxed SIMD) encode as wa
     let build: (b: Body) => void = (b) => b.simd(name)
     if (name === 'v128.const') build = (b) => b.f32x4(1, -2, 0.5, 3)
     else if (name === 'f32x4.extract_lane' || name === 'f32x4.replace_lane') build = (b) => b.lane(name, 3)
+    else if (name === 'f64x2.extract_lane') build = (b) => b.lane(name, 1)
+    else if (name === 'i8x16.shuffle') build = (b) => b.shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 20, 21, 22, 31])
     else if (name === 'v128.load' || name === 'v128.store' || name === 'v128.load32_splat') build = (b) => b.vmem(name)
     assert.equal(emit(build), cases.get(name), name)
   }
@@ -79,6 +81,8 @@ test('unbalanced blocks are caught when the body is finished', () => {
   assert.throws(() => new Body(0).block().finish(), /1 block\(s\) left open/)
   assert.throws(() => new Body(0).end(), /end without an open block/)
   assert.throws(() => new Body(0).lane('f32x4.extract_lane', 4), /lane must be 0-3/)
+  assert.throws(() => new Body(0).lane('f64x2.extract_lane', 2), /lane must be 0-1/)
+  assert.throws(() => new Body(0).shuffle([1, 2]), /16 byte indices/)
 })
 
 test('a generated module validates, instantiates and computes (i32 loop, f32 and f32x4 arithmetic)', () => {

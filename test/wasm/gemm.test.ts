@@ -10,6 +10,7 @@ import { gemmRef, type GemmOperands } from '../../src/kernels/gemm.ts'
 import { gemmWasm, WASM_GEMM_DEFAULT, wasmGemmModuleName, type WasmGemmConfig } from '../../src/wasm/gemm.ts'
 import { gemmModuleBytes } from '../../src/wasm/gemm-module.ts'
 import { hasModule, wasmFeatures } from '../../src/wasm/runtime.ts'
+import { softmaxWasm } from '../../src/wasm/softmax.ts'
 import { Generator } from '../../src/rng.ts'
 import { getBackend, setBackend, type Backend } from '../../src/backend.ts'
 import { defaultKernels, kernels } from '../../src/kernels/registry.ts'
@@ -110,6 +111,7 @@ test('setBackend: wasm where it can run, a clear error where it cannot, and back
     setBackend('wasm')
     assert.is(getBackend(), 'wasm')
     assert.is(kernels.gemm, gemmWasm)
+    assert.is(kernels.softmax, softmaxWasm)
     const a = randn([40, 50], { generator: new Generator(1) }), b = randn([50, 30], { generator: new Generator(2) })
     const viaWasm = a.matmul(b).toArray() as number[][]
     setBackend('js')
@@ -121,6 +123,7 @@ test('setBackend: wasm where it can run, a clear error where it cannot, and back
   setBackend('js')
   assert.is(getBackend(), 'js')
   assert.is(kernels.gemm, defaultKernels.gemm)
+  assert.is(kernels.softmax, defaultKernels.softmax)
   assert.throws(() => setBackend('gpu' as Backend), /backend must be 'js' or 'wasm', got "gpu"/)
 })
 
