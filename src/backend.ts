@@ -6,15 +6,17 @@
  *   setBackend('wasm')   // throws a clear error when this runtime has no WebAssembly SIMD
  *   getBackend()         // 'wasm'
  *
- * The WASM path currently covers float32 GEMM (and so matmul, linear, im2col convolutions) and
- * float32 softmax over the last axis; every other kernel stays the typed-array one. GEMM products
+ * The WASM path currently covers float32 GEMM (and so matmul, linear, im2col convolutions), float32
+ * softmax over the last axis and the layerNorm / rmsNorm forward; every other kernel stays the
+ * typed-array one. GEMM products
  * accumulate in float32 (the typed-array GEMM accumulates in float64), within float32 rounding of
- * the reference; softmax sums in float64.
+ * the reference; softmax and the norms keep float64 sums and statistics.
  */
 import { TesseraError } from './errors.ts'
 import { defaultKernels, kernels } from './kernels/registry.ts'
 import { gemmWasm, wasmGemmModuleName, WASM_GEMM_DEFAULT } from './wasm/gemm.ts'
 import { softmaxWasm } from './wasm/softmax.ts'
+import { rowNormForwardWasm } from './wasm/layernorm.ts'
 import { hasModule, wasmFeatures } from './wasm/runtime.ts'
 
 export type Backend = 'js' | 'wasm'
@@ -26,6 +28,7 @@ export function setBackend(name: Backend): void {
   if (name === 'js') {
     kernels.gemm = defaultKernels.gemm
     kernels.softmax = defaultKernels.softmax
+    kernels.rowNormForward = defaultKernels.rowNormForward
   } else if (name === 'wasm') {
     const f = wasmFeatures()
     if (!f.simd) throw new TesseraError('setBackend: this runtime has no WebAssembly SIMD; use the \'js\' backend')
@@ -34,6 +37,7 @@ export function setBackend(name: Backend): void {
     }
     kernels.gemm = gemmWasm
     kernels.softmax = softmaxWasm
+    kernels.rowNormForward = rowNormForwardWasm
   } else {
     throw new TesseraError(`setBackend: backend must be 'js' or 'wasm', got ${JSON.stringify(name)}`)
   }

@@ -18,8 +18,8 @@ export const OP = {
   unreachable: 0x00, nop: 0x01, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
   br: 0x0c, br_if: 0x0d, return: 0x0f, drop: 0x1a, select: 0x1b,
   'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22,
-  'i32.load': 0x28, 'f32.load': 0x2a, 'i32.load8_s': 0x2c, 'i32.load8_u': 0x2d,
-  'i32.store': 0x36, 'f32.store': 0x38, 'i32.store8': 0x3a,
+  'i32.load': 0x28, 'f32.load': 0x2a, 'f64.load': 0x2b, 'i32.load8_s': 0x2c, 'i32.load8_u': 0x2d,
+  'i32.store': 0x36, 'f32.store': 0x38, 'f64.store': 0x39, 'i32.store8': 0x3a,
   'i32.const': 0x41, 'f32.const': 0x43,
   'i32.eqz': 0x45, 'i32.eq': 0x46, 'i32.ne': 0x47, 'i32.lt_s': 0x48, 'i32.lt_u': 0x49, 'i32.gt_s': 0x4a,
   'i32.gt_u': 0x4b, 'i32.le_s': 0x4c, 'i32.le_u': 0x4d, 'i32.ge_s': 0x4e, 'i32.ge_u': 0x4f,
@@ -30,13 +30,13 @@ export const OP = {
   'f64.const': 0x44,
   'f32.abs': 0x8b, 'f32.neg': 0x8c, 'f32.floor': 0x8e, 'f32.sqrt': 0x91, 'f32.add': 0x92, 'f32.sub': 0x93,
   'f32.mul': 0x94, 'f32.div': 0x95, 'f32.min': 0x96, 'f32.max': 0x97,
-  'f64.add': 0xa0, 'f64.div': 0xa3, 'i32.trunc_f32_s': 0xa8, 'f32.convert_i32_s': 0xb2, 'f32.demote_f64': 0xb6, 'f64.promote_f32': 0xbb,
+  'f64.sqrt': 0x9f, 'f64.add': 0xa0, 'f64.sub': 0xa1, 'f64.mul': 0xa2, 'f64.div': 0xa3, 'f64.convert_i32_s': 0xb7, 'i32.trunc_f32_s': 0xa8, 'f32.convert_i32_s': 0xb2, 'f32.demote_f64': 0xb6, 'f64.promote_f32': 0xbb,
 } as const
 
 /** SIMD opcodes after the 0xFD prefix, as unsigned LEB128 (spec 5.4.8; relaxed SIMD 0x100+). */
 export const SIMD = {
   'v128.load': 0x00, 'v128.load32_splat': 0x09, 'v128.store': 0x0b, 'v128.const': 0x0c, 'i8x16.shuffle': 0x0d,
-  'i8x16.splat': 0x0f, 'i16x8.splat': 0x10, 'i32x4.splat': 0x11, 'f32x4.splat': 0x13,
+  'i8x16.splat': 0x0f, 'i16x8.splat': 0x10, 'i32x4.splat': 0x11, 'f32x4.splat': 0x13, 'f64x2.splat': 0x14,
   'f32x4.extract_lane': 0x1f, 'f32x4.replace_lane': 0x20, 'f64x2.extract_lane': 0x21,
   'f32x4.eq': 0x41, 'f32x4.lt': 0x43, 'f32x4.gt': 0x44, 'f32x4.le': 0x45, 'f32x4.ge': 0x46,
   'v128.and': 0x4e, 'v128.andnot': 0x4f, 'v128.or': 0x50, 'v128.xor': 0x51, 'v128.bitselect': 0x52,
@@ -47,7 +47,7 @@ export const SIMD = {
   'f32x4.ceil': 0x67, 'f32x4.floor': 0x68, 'f32x4.nearest': 0x6a,
   'f32x4.abs': 0xe0, 'f32x4.neg': 0xe1, 'f32x4.sqrt': 0xe3, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5,
   'f32x4.mul': 0xe6, 'f32x4.div': 0xe7, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9, 'f32x4.pmin': 0xea, 'f32x4.pmax': 0xeb,
-  'f64x2.add': 0xf0, 'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa, 'f64x2.promote_low_f32x4': 0x5f,
+  'f32x4.demote_f64x2_zero': 0x5e, 'f64x2.add': 0xf0, 'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa, 'f64x2.promote_low_f32x4': 0x5f,
   'f32x4.relaxed_madd': 0x105, 'f32x4.relaxed_nmadd': 0x106,
 } as const
 
@@ -57,7 +57,7 @@ export type SimdOp = keyof typeof SIMD
 export type BlockType = 'void' | ValType
 
 const NATURAL_ALIGN: Partial<Record<Op | SimdOp, number>> = {
-  'i32.load': 2, 'f32.load': 2, 'i32.store': 2, 'f32.store': 2, 'i32.load8_s': 0, 'i32.load8_u': 0, 'i32.store8': 0,
+  'i32.load': 2, 'f32.load': 2, 'i32.store': 2, 'f32.store': 2, 'f64.load': 3, 'f64.store': 3, 'i32.load8_s': 0, 'i32.load8_u': 0, 'i32.store8': 0,
   'v128.load': 4, 'v128.store': 4, 'v128.load32_splat': 2,
 }
 
@@ -95,7 +95,7 @@ export class Body {
   f64(v: number): this { this.w.byte(OP['f64.const']).f64(v); return this }
 
   /** A scalar load or store with memarg (alignment exponent, static offset in bytes). */
-  mem(name: 'i32.load' | 'f32.load' | 'i32.load8_s' | 'i32.load8_u' | 'i32.store' | 'f32.store' | 'i32.store8', offset = 0, align?: number): this {
+  mem(name: 'i32.load' | 'f32.load' | 'f64.load' | 'i32.load8_s' | 'i32.load8_u' | 'i32.store' | 'f32.store' | 'f64.store' | 'i32.store8', offset = 0, align?: number): this {
     this.w.byte(OP[name]).u32(align ?? NATURAL_ALIGN[name]!).u32(offset)
     return this
   }

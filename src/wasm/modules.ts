@@ -10,9 +10,12 @@ import { gemmModuleBytes } from './gemm-module.ts'
 import { WASM_GEMM_DEFAULT, wasmGemmModuleName } from './gemm.ts'
 import { softmaxModuleBytes } from './softmax-module.ts'
 import { WASM_SOFTMAX_MODULE } from './softmax.ts'
+import { layerNormModuleBytes } from './layernorm-module.ts'
+import { WASM_LAYERNORM_MODULE } from './layernorm.ts'
 
 /** Name -> bytes of each prebuilt module: the kernels `setBackend('wasm')` uses. */
 export const WASM_MODULES: Readonly<Record<string, () => Uint8Array>> = {
   [wasmGemmModuleName(WASM_GEMM_DEFAULT)]: () => gemmModuleBytes(WASM_GEMM_DEFAULT, { min: 16 }),
   [WASM_SOFTMAX_MODULE]: () => softmaxModuleBytes({ min: 16 }),
+  [WASM_LAYERNORM_MODULE]: () => layerNormModuleBytes({ min: 16 }),
 }

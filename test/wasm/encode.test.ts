@@ -33,7 +33,7 @@ test('plain instructions encode as wat2wasm writes them', () => {
     'i32.const': (b) => b.i32(-12345), 'f32.const': (b) => b.f32(1.5), 'f64.const': (b) => b.f64(-2.25),
     'i32.load': (b) => b.mem('i32.load'), 'f32.load': (b) => b.mem('f32.load'), 'i32.load8_s': (b) => b.mem('i32.load8_s'),
     'i32.load8_u': (b) => b.mem('i32.load8_u'), 'i32.store': (b) => b.mem('i32.store'), 'f32.store': (b) => b.mem('f32.store'),
-    'i32.store8': (b) => b.mem('i32.store8'),
+    'i32.store8': (b) => b.mem('i32.store8'), 'f64.load': (b) => b.mem('f64.load'), 'f64.store': (b) => b.mem('f64.store'),
   }
   for (const name of Object.keys(OP) as Op[]) {
     if (name === 'else' || name === 'end') continue

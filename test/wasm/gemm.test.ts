@@ -11,6 +11,7 @@ import { gemmWasm, WASM_GEMM_DEFAULT, wasmGemmModuleName, type WasmGemmConfig } 
 import { gemmModuleBytes } from '../../src/wasm/gemm-module.ts'
 import { hasModule, wasmFeatures } from '../../src/wasm/runtime.ts'
 import { softmaxWasm } from '../../src/wasm/softmax.ts'
+import { rowNormForwardWasm } from '../../src/wasm/layernorm.ts'
 import { Generator } from '../../src/rng.ts'
 import { getBackend, setBackend, type Backend } from '../../src/backend.ts'
 import { defaultKernels, kernels } from '../../src/kernels/registry.ts'
@@ -112,6 +113,7 @@ test('setBackend: wasm where it can run, a clear error where it cannot, and back
     assert.is(getBackend(), 'wasm')
     assert.is(kernels.gemm, gemmWasm)
     assert.is(kernels.softmax, softmaxWasm)
+    assert.is(kernels.rowNormForward, rowNormForwardWasm)
     const a = randn([40, 50], { generator: new Generator(1) }), b = randn([50, 30], { generator: new Generator(2) })
     const viaWasm = a.matmul(b).toArray() as number[][]
     setBackend('js')
@@ -124,6 +126,7 @@ test('setBackend: wasm where it can run, a clear error where it cannot, and back
   assert.is(getBackend(), 'js')
   assert.is(kernels.gemm, defaultKernels.gemm)
   assert.is(kernels.softmax, defaultKernels.softmax)
+  assert.is(kernels.rowNormForward, defaultKernels.rowNormForward)
   assert.throws(() => setBackend('gpu' as Backend), /backend must be 'js' or 'wasm', got "gpu"/)
 })
 
