@@ -1,6 +1,6 @@
 /** @file Row-wise and elementwise kernels: softmax, GELU, layerNorm, and the autograd tape with tiny ops. */
 import { F, Generator, randn, tensor, type Tensor } from '../src/index.ts'
-import type { Workload } from './harness.ts'
+import { wasmImpl, type Workload } from './harness.ts'
 
 export function rowWorkloads({ quick }: { quick: boolean }): Workload[] {
   const g = new Generator(3)
@@ -11,7 +11,7 @@ export function rowWorkloads({ quick }: { quick: boolean }): Workload[] {
   const ln = randn([rows, 768], { generator: g }) // (rows, 768)
   const lw = randn([768], { generator: g }).mul(0.1).add(1), lb = randn([768], { generator: g }).mul(0.1) // (768,)
   return [
-    { key: 'softmax', title: `softmax over [${rows},1024]`, bytes: 8 * rows * 1024, impls: [{ label: 'tessera', fn: () => s.softmax(1) }] },
+    { key: 'softmax', title: `softmax over [${rows},1024]`, bytes: 8 * rows * 1024, impls: [{ label: 'tessera', fn: () => s.softmax(1) }, wasmImpl(() => s.softmax(1))] },
     { key: 'gelu', title: `GELU (erf) on ${n} floats`, bytes: 8 * n, impls: [
       { label: 'tessera', fn: () => v.gelu() },
       { label: 'tessera tanh approx', fn: () => v.gelu('tanh') },
@@ -19,6 +19,7 @@ export function rowWorkloads({ quick }: { quick: boolean }): Workload[] {
     { key: 'layernorm', title: `layerNorm over [${rows},768]`, bytes: 8 * rows * 768, impls: [
       { label: 'tessera', fn: () => F.layerNorm(ln, [768], lw, lb) },
       { label: 'tessera composite', fn: () => layerNormComposite(ln, lw, lb) },
+      wasmImpl(() => F.layerNorm(ln, [768], lw, lb)),
     ] },
   ]
 }
