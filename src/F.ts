@@ -33,3 +33,4 @@ export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x)
 export const silu = (x: Tensor): Tensor => floatUnary('silu', x)
 export { urpeAttention } from './nn/arch/70-urpe.ts'
 export { bandedAttention, type BandedAttentionOptions } from './nn/arch/59-budgetlongformer.ts'
+export { windowAttention } from './nn/window-attention.ts'

@@ -11,3 +11,7 @@ export { RelativeTransformer, type RelativeTransformerOptions } from '../nn/arch
 export { LongformerEncoder, type LongformerEncoderOptions } from '../nn/arch/59-budgetlongformer.ts'
 export { TransformerLM, type TransformerLMOptions } from '../nn/transformer-lm.ts'
 export { TokenFormerLM, loadIncremental, type TokenFormerOptions } from '../nn/arch/63-tokenformer.ts'
+export { EMOv2, EMOV2_PRESETS, type EMOv2Options, type EMOv2Preset } from '../nn/arch/02-emov2.ts'
+export { ViT, VIT_PRESETS, type ViTOptions } from '../nn/vit.ts'
+export { SNNet, type SNNetOptions } from '../nn/arch/04-sn-net.ts'
+export { StagedViT, type StagedViTOptions } from '../nn/arch/52-deep-model-assembling.ts'

@@ -65,3 +65,17 @@ export {
   TransformerMLP, SwiGLUMLP, CausalSelfAttention, TransformerBlock, causalSelfAttention, type MLPActivation, type SequenceMap, type LayerOptions,
 } from './transformer-lm.ts'
 export { updateBn } from './update-bn.ts'
+export {
+  WindowMHSA, windowAttention, windowPartition, windowReverse, windowGeometry, relativePositionIndex,
+  type WindowMHSAOptions, type WindowAttentionOptions, type WindowMode,
+} from './window-attention.ts'
+export { I2RMB, LayerNorm2d, type I2RMBOptions, type EOp, type EMONorm } from './arch/02-emov2.ts'
+export {
+  HyperNet, HYPERNET_PARAMETRIZATIONS, functionalCall, encodeHyperInput, flatLayout, flattenParams, unflattenParams,
+  type HyperNetOptions, type HyperEncoding, type FlatSlot,
+} from './arch/14-mip.ts'
+export {
+  ViT, ViTBlock, ViTAttention, ViTMlp, ViTEmbed, ViTClassifier, PatchEmbed, VIT_PRESETS, resolveViTOptions, type ViTOptions, type ViTPreset,
+} from './vit.ts'
+export { StitchingLayer } from './arch/04-sn-net.ts'
+export { ViTStage, type ViTStageOptions } from './arch/52-deep-model-assembling.ts'
