@@ -34,3 +34,5 @@ export const silu = (x: Tensor): Tensor => floatUnary('silu', x)
 export { urpeAttention } from './nn/arch/70-urpe.ts'
 export { bandedAttention, type BandedAttentionOptions } from './nn/arch/59-budgetlongformer.ts'
 export { windowAttention } from './nn/window-attention.ts'
+export { weightedCrossEntropy } from './nn/arch/47-efficientnet-breast-tumor.ts'
+export { instanceStd, groupStd } from './nn/arch/65-evonorm.ts'

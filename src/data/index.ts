@@ -12,3 +12,7 @@ export { CharVocab } from './vocab.ts'
 export { shuffledIndices, trainTestSplit } from './sampling.ts'
 export { DataLoader, type DataLoaderOptions, type Batch } from './loader.ts'
 export * as synthetic from './synthetic.ts'
+export {
+  classCounts, classWeights, augmentPipeline, verticalFlip, rotate90, gaussianNoise, randomResizedCrop, type AugmentPipelineOptions,
+} from '../nn/arch/47-efficientnet-breast-tumor.ts'
+export * as augment from './augment.ts'

@@ -15,3 +15,8 @@ export { EMOv2, EMOV2_PRESETS, type EMOv2Options, type EMOv2Preset } from '../nn
 export { ViT, VIT_PRESETS, type ViTOptions } from '../nn/vit.ts'
 export { SNNet, type SNNetOptions } from '../nn/arch/04-sn-net.ts'
 export { StagedViT, type StagedViTOptions } from '../nn/arch/52-deep-model-assembling.ts'
+export {
+  EfficientNet, efficientNet, tinyNet, tinyNetOptions, EFFICIENTNET_PRESETS, TINYNET_PRESETS, B0_ARCH, decodeBlockString,
+  type EfficientNetOptions, type StageDef,
+} from '../nn/arch/35-tinynet.ts'
+export { ResNetRS, RESNET_RS_PRESETS, resnetRS, type ResNetRSOptions, type ResNetRSPreset } from '../nn/arch/03-resnet-rs.ts'

@@ -79,3 +79,7 @@ export {
 } from './vit.ts'
 export { StitchingLayer } from './arch/04-sn-net.ts'
 export { ViTStage, type ViTStageOptions } from './arch/52-deep-model-assembling.ts'
+export {
+  ResNetDShortcut, ResNetStem, RSBottleneck, dropPathRates, type DropPathRule, type ResNetStemOptions, type RSBottleneckOptions,
+} from './arch/03-resnet-rs.ts'
+export { EvoNormB0, EvoNormS0, type EvoNormB0Options, type EvoNormS0Options } from './arch/65-evonorm.ts'

@@ -7,3 +7,4 @@ export {
   modelAssembling as assemble, trainPhase, incubateModule, incubationHybrid, assembleStages, freeze, unfreeze, paramsOf, evalAccuracy,
   type AssembleOptions, type AssembleResult, type PhaseStats, type TrainPhaseOptions, type LabelledImages,
 } from '../nn/arch/52-deep-model-assembling.ts'
+export { transferHead, fitTransfer, type TransferHandle, type FitTransferOptions } from '../nn/arch/47-efficientnet-breast-tumor.ts'
