@@ -50,7 +50,7 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions = {})
     const given = opts.dtype ?? (data instanceof Uint8Array ? null : dtypeOfArray(data))
     if (given === null) throw new TesseraError("tensor: Uint8Array data is ambiguous; pass {dtype: 'bool'} or another dtype")
     const dtype = checkDType(given, 'tensor')
-    const out = emptyTensor([data.length], dtype)
+    const out = emptyTensor([data.length], dtype, true)
     for (let i = 0; i < data.length; i++) out.storage[i] = dtype === 'bool' ? (data[i] ? 1 : 0) : data[i]
     return finish(out, opts)
   }
@@ -70,7 +70,7 @@ export function tensor(data: NestedArray | TypedArray, opts: TensorOptions = {})
   walk(data, 0)
   const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean')
   const dtype = checkDType(opts.dtype ?? (allBool ? 'bool' : 'float32'), 'tensor')
-  const out = emptyTensor(shape, dtype)
+  const out = emptyTensor(shape, dtype, true)
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i]
     out.storage[i] = dtype === 'bool' ? (v ? 1 : 0) : Number(v)
@@ -106,7 +106,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   const n = Math.max(0, Math.ceil((hi - lo) / step))
   const integral = Number.isInteger(lo) && Number.isInteger(hi) && Number.isInteger(step)
   const dtype = checkDType(opts.dtype ?? (integral ? 'int32' : 'float32'), 'arange')
-  const out = emptyTensor([n], dtype)
+  const out = emptyTensor([n], dtype, true)
   for (let i = 0; i < n; i++) out.storage[i] = lo + i * step
   return finish(out, opts)
 }
@@ -114,7 +114,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
   check(Number.isInteger(steps) && steps >= 0, 'linspace', () => `steps must be a non-negative integer, got ${steps}`)
-  const out = emptyTensor([steps], checkDType(opts.dtype ?? 'float32', 'linspace'))
+  const out = emptyTensor([steps], checkDType(opts.dtype ?? 'float32', 'linspace'), true)
   const step = steps > 1 ? (end - start) / (steps - 1) : 0
   // Fill from both ends, as PyTorch does, so that the last value is exactly `end`.
   const half = Math.floor(steps / 2)
@@ -124,7 +124,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 
 /** n x m identity (m defaults to n). */
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
-  const out = emptyTensor(checkShape('eye', [n, m]), checkDType(opts.dtype ?? 'float32', 'eye'))
+  const out = emptyTensor(checkShape('eye', [n, m]), checkDType(opts.dtype ?? 'float32', 'eye'), true)
   for (let i = 0; i < Math.min(n, m); i++) out.storage[i * m + i] = 1
   return finish(out, opts)
 }

@@ -347,13 +347,14 @@ function accumulateLeaf(leaf: AccumulateGrad, grad: Tensor, createGraph: boolean
 
 /**
  * A zero-filled contiguous tensor (typed arrays start zeroed). Inside `profile.shapeOnly` it is
- * data-less, except for one-element tensors: those are cheap, and keeping their data keeps cached
- * scalar constants (src/ops/elementwise.ts) valid after the shape-only pass.
+ * data-less unless `keepData` (tensors built from explicit values: `tensor`, `arange`, `linspace`,
+ * `eye`) or it has one element (cheap, and it keeps cached scalar constants of
+ * src/ops/elementwise.ts valid after the shape-only pass).
  */
-export function emptyTensor(shape: Shape, dtype: DType): Tensor {
+export function emptyTensor(shape: Shape, dtype: DType, keepData = false): Tensor {
   const s = shape.slice()
   const n = numel(s)
-  return new Tensor(new Storage(allocate(dtype, profileState.shapeOnly > 0 && n > 1 ? 0 : n)), s, contiguousStrides(s), 0, dtype)
+  return new Tensor(new Storage(allocate(dtype, profileState.shapeOnly > 0 && n > 1 && !keepData ? 0 : n)), s, contiguousStrides(s), 0, dtype)
 }
 
 /** A 0-d tensor holding `value` (rounded or wrapped to `dtype`). */

@@ -59,6 +59,10 @@ test('shapeOnly: nothing allocated, same parameter and MAC counts as a real pass
   assert.is(fakeRun.macs, realRun.macs)
   assert.equal(fakeRun.result.shape, [2, 10])
   assert.is(fakeRun.result.storage.length, 0)
+  // Tensors built from explicit values (tensor, arange, ...) keep their data: index tensors stay usable.
+  const picked = profile.shapeOnly(() => randn([8, 5]).indexSelect(1, tensor(Int32Array.from([0, 2, 4]))))
+  assert.equal(picked.shape, [8, 3])
+  assert.equal(profile.shapeOnly(() => tensor([1, 2, 3]).toArray()), [1, 2, 3])
   // Scalar constants created inside stay real: x.mul(0.37) after the pass uses a cached 0-d tensor.
   profile.shapeOnly(() => randn([4]).mul(0.37))
   assert.ok(Math.abs((tensor([2]).mul(0.37).item()) - 0.74) < 1e-6)

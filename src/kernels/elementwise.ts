@@ -87,6 +87,7 @@ export type UnaryName = keyof typeof UNARY
 
 /** out (contiguous, numel(shape)) = f(x viewed through (xOff, xStrides, shape)). */
 export function unaryInto(name: UnaryName, out: Arr, x: Arr, xOff: number, xStrides: Shape, shape: Shape, p = 0, q = 0): void {
+  if (out.length === 0) return // nothing to write: an empty tensor, or a shape-only pass (src/profile.ts)
   const f: UnaryRow = UNARY[name]
   const xs = flatStride(shape, xStrides)
   if (xs >= 0) return f(out, 0, x, xOff, xs, numel(shape), p, q)
@@ -97,6 +98,7 @@ const copyRow: UnaryRow = UNARY.copy
 
 /** Copies any strided layout into another strided layout of the same shape (casting to out's dtype). */
 export function copyStrided(out: Arr, outOff: number, outStrides: Shape, x: Arr, xOff: number, xStrides: Shape, shape: Shape): void {
+  if (out.length === 0) return // nothing to write: an empty tensor, or a shape-only pass (src/profile.ts)
   forEachRow(shape, [outStrides, xStrides], [outOff, xOff], (pos, n, inner) => {
     const o = pos[0], os = inner[0], xi = pos[1], xs = inner[1]
     if (os === 1) copyRow(out, o, x, xi, xs, n, 0, 0)
@@ -136,6 +138,7 @@ export type BinaryName = keyof typeof BINARY
 
 /** out (contiguous over `shape`) = f(a, b), each operand given by its offset and (broadcast) strides. */
 export function binaryInto(name: BinaryName, out: Arr, a: Arr, aOff: number, aStrides: Shape, b: Arr, bOff: number, bStrides: Shape, shape: Shape): void {
+  if (out.length === 0) return // nothing to write: an empty tensor, or a shape-only pass (src/profile.ts)
   const f: BinaryRow = BINARY[name]
   const as = flatStride(shape, aStrides), bs = flatStride(shape, bStrides)
   if (as >= 0 && bs >= 0) return f(out, 0, a, aOff, as, b, bOff, bs, numel(shape))
@@ -145,6 +148,7 @@ export function binaryInto(name: BinaryName, out: Arr, a: Arr, aOff: number, aSt
 
 /** out = cond ? a : b, all operands broadcast to `shape`. */
 export function whereInto(out: Arr, c: Arr, cOff: number, cStrides: Shape, a: Arr, aOff: number, aStrides: Shape, b: Arr, bOff: number, bStrides: Shape, shape: Shape): void {
+  if (out.length === 0) return // nothing to write: an empty tensor, or a shape-only pass (src/profile.ts)
   forEachRow(shape, [contiguousStrides(shape), cStrides, aStrides, bStrides], [0, cOff, aOff, bOff], (pos, n, inner) => {
     const o = pos[0], ci = pos[1], cs = inner[1], ai = pos[2], as = inner[2], bi = pos[3], bs = inner[3]
     for (let i = 0; i < n; i++) out[o + i] = c[ci + i * cs] ? a[ai + i * as] : b[bi + i * bs]

@@ -20,3 +20,7 @@ export {
   type EfficientNetOptions, type StageDef,
 } from '../nn/arch/35-tinynet.ts'
 export { ResNetRS, RESNET_RS_PRESETS, resnetRS, type ResNetRSOptions, type ResNetRSPreset } from '../nn/arch/03-resnet-rs.ts'
+export { SimpleNet, SIMPLENET_CFGS, SIMPLENET_STRIDE_MODES, simpleNetParamCount, type SimpleNetOptions } from '../nn/arch/06-simplenet.ts'
+export {
+  EfficientFormer, EFFICIENTFORMER_PRESETS, efficientFormerParamCount, type EfficientFormerOptions, type LatencyBlock,
+} from '../nn/arch/30-efficientformer.ts'

@@ -83,3 +83,7 @@ export {
   ResNetDShortcut, ResNetStem, RSBottleneck, dropPathRates, type DropPathRule, type ResNetStemOptions, type RSBottleneckOptions,
 } from './arch/03-resnet-rs.ts'
 export { EvoNormB0, EvoNormS0, type EvoNormB0Options, type EvoNormS0Options } from './arch/65-evonorm.ts'
+export { Dropout2d, GlobalMaxPool2d, SimpleConv, SimplePool, type SimpleNetLayer } from './arch/06-simplenet.ts'
+export {
+  PoolMixer, Meta4D, Meta3D, AttentionBias, EfficientAttention, type MetaBlockOptions, type AttentionOptions as EfficientAttentionOptions,
+} from './arch/30-efficientformer.ts'
