@@ -22,6 +22,7 @@ import { efficientNetWorkloads } from './efficientnet.bench.ts'
 import { resnetRSWorkloads } from './resnet-rs.bench.ts'
 import { simpleNetWorkloads } from './simplenet.bench.ts'
 import { efficientFormerWorkloads } from './efficientformer.bench.ts'
+import { mimoVPWorkloads } from './mimo-vp.bench.ts'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(name)
@@ -34,7 +35,7 @@ for (let i = 0; i < args.length; i++) {
 const quick = flag('--quick')
 const filter = value('--filter') ? new RegExp(value('--filter')!) : null
 
-let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick }), ...convWorkloads({ quick }), ...trainWorkloads(), ...attentionWorkloads({ quick }), ...bandedAttentionWorkloads({ quick }), ...emov2Workloads(), ...hypernetCascadeWorkloads(), ...vitWorkloads(), ...efficientNetWorkloads(), ...resnetRSWorkloads(), ...simpleNetWorkloads(), ...efficientFormerWorkloads(), ...scanWorkloads({ quick }), ...quantWorkloads({ quick }), ...sparseWorkloads({ quick })]
+let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick }), ...convWorkloads({ quick }), ...trainWorkloads(), ...attentionWorkloads({ quick }), ...bandedAttentionWorkloads({ quick }), ...emov2Workloads(), ...hypernetCascadeWorkloads(), ...vitWorkloads(), ...efficientNetWorkloads(), ...resnetRSWorkloads(), ...simpleNetWorkloads(), ...efficientFormerWorkloads(), ...mimoVPWorkloads(), ...scanWorkloads({ quick }), ...quantWorkloads({ quick }), ...sparseWorkloads({ quick })]
 if (filter) workloads = workloads.filter((w) => filter.test(w.key))
 if (flag('--compare')) {
   const { addPeers } = await import('./peers.ts')

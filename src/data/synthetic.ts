@@ -69,3 +69,5 @@ export function positionIdentification(o: SyntheticOptions & { offset?: number }
 
 // The delay task of S4D (paper 41) lives with its model; it is listed here with the other synthetic tasks.
 export { delayTask } from '../nn/arch/41-s4d.ts'
+// The moving-digits video of MIMO-VP (paper 39).
+export { movingDigits, type MovingDigitsOptions, type MovingDigits } from '../nn/arch/39-mimo-vp.ts'

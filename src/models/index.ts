@@ -24,3 +24,4 @@ export { SimpleNet, SIMPLENET_CFGS, SIMPLENET_STRIDE_MODES, simpleNetParamCount,
 export {
   EfficientFormer, EFFICIENTFORMER_PRESETS, efficientFormerParamCount, type EfficientFormerOptions, type LatencyBlock,
 } from '../nn/arch/30-efficientformer.ts'
+export { MIMOVP, MIMO_VP_PRESETS, type MIMOVPOptions } from '../nn/arch/39-mimo-vp.ts'

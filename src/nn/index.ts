@@ -87,3 +87,6 @@ export { Dropout2d, GlobalMaxPool2d, SimpleConv, SimplePool, type SimpleNetLayer
 export {
   PoolMixer, Meta4D, Meta3D, AttentionBias, EfficientAttention, type MetaBlockOptions, type AttentionOptions as EfficientAttentionOptions,
 } from './arch/30-efficientformer.ts'
+export {
+  FrameAttention, Conv3dFFN, MIMOEncoderLayer, MIMODecoderLayer, patchReshape, patchReshapeBack, deepSupervisionLoss, recursiveRollout,
+} from './arch/39-mimo-vp.ts'
