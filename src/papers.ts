@@ -114,7 +114,7 @@ export const PAPERS: readonly PaperEntry[] = [
     pieces: ['nn.StochasticExpertFFN', 'loss.symmetricKL', 'train.thorStep'], tests: [], demo: null },
   { number: 35, short: 'TinyNet', title: "Model Rubik's Cube: Twisting Resolution, Depth and Width for TinyNets", kind: 'architecture scaling rule',
     pieces: ['models.EfficientNet', 'models.efficientNet', 'models.tinyNet', 'models.TINYNET_PRESETS', 'scale.compound', 'scale.inverseGiant', 'scale.tinyFormula', 'scale.fitTinyFormula', 'scale.roundFilters', 'scale.roundRepeats', 'stats.gaussianProcess', 'profile.countMacs'],
-    tests: ['test/nn/arch/35-tinynet.test.ts', 'test/nn/arch/35-efficientnet.test.ts', 'test/stats/gaussian-process.test.ts'], demo: null },
+    tests: ['test/nn/arch/35-tinynet.test.ts', 'test/nn/arch/35-efficientnet.test.ts', 'test/stats/gaussian-process.test.ts', 'test/examples/tinynet-digits.test.ts'], demo: 'npx tsx examples/tinynet-digits.ts' },
   { number: 36, short: 'SpaceEvo', title: 'SpaceEvo: Hardware-Friendly Search Space Design for Efficient INT8 Inference', kind: 'NAS + INT8 quantization',
     pieces: ['quant.lsqPlus', 'quant.int8Matmul', 'quant.QConv2d', 'nas.HyperSpace', 'nas.blockKD', 'nas.qtScore', 'nas.evolveSpace', 'nas.Supernet'], tests: ['test/quant/lsq-plus.test.ts', 'test/quant/products.test.ts', 'test/quant/qconv.test.ts'], demo: null },
   { number: 37, short: 'Redco', title: 'Redco: A Lightweight Tool to Automate Distributed Training of LLMs on Any GPU/TPUs', kind: 'system',
