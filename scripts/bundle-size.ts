@@ -18,12 +18,14 @@ import { fileURLToPath } from 'node:url'
  * special kernels of issue #6 (sparse, quantization, FFT/S4D, selective scan: +18 KB gzipped, all
  * reachable from the root entry) landed at 77,805 B; raised to 146,000 B when the 13 sequence-family
  * papers of issue #8, the WebAssembly encoder and GEMM, the profiler and the shared vision blocks
- * landed at 122,087 B (+44 KB: about 2.5 KB per paper). Paper modules are expected to keep adding
- * to it; the application budget below is the one that guards what users of the core pay.
+ * landed at 122,087 B (+44 KB: about 2.5 KB per paper); raised to 184,000 B when the vision family of
+ * issue #9 (12 papers, window attention, ViT, augmentation, EMA) and the WASM softmax / layerNorm
+ * landed at 153,560 B. Paper modules are expected to keep adding to it; the application budget below
+ * is the one that guards what users of the core pay.
  */
-export const BUDGET = 146_000
+export const BUDGET = 184_000
 
-/** Gzipped bytes allowed for the typical application (scripts/size-app.ts): 80,404 B when set. */
+/** Gzipped bytes allowed for the typical application (scripts/size-app.ts): 80,404 B when set, 91,867 B after issue #9's vision layers joined `nn` (see README: esbuild keeps the whole namespace). */
 export const APP_BUDGET = 96_000
 
 /** Bundles and measures one entry point; sizes in bytes. */
