@@ -11,6 +11,7 @@
 import { TesseraError } from '../../errors.ts'
 import type { Tensor } from '../../tensor.ts'
 import { noGrad } from '../../autograd.ts'
+import { now } from '../../clock.ts'
 import type { Module } from '../module.ts'
 import type { LatencyBlock } from './30-efficientformer.ts'
 
@@ -22,11 +23,6 @@ export interface LatencyProfile {
   totalMs: number
   /** The lookup table: `${kind}@${inShape}` -> median ms (blocks of the same kind and input shape share one entry, the median of their medians). */
   lookup: Record<string, number>
-}
-
-/** Wall-clock milliseconds, runtime-neutral (the core lib has no `performance` type). */
-function nowMs(): number {
-  return (globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now()
 }
 
 function median(v: number[]): number {
@@ -56,9 +52,9 @@ export function profile(model: Module & { latencyBlocks(): LatencyBlock[] }, inp
       for (let i = 0; i < warmup; i++) y = noGrad(() => b.run(x))
       const times: number[] = []
       for (let i = 0; i < runs; i++) {
-        const t0 = nowMs()
+        const t0 = now()
         y = noGrad(() => b.run(x))
-        times.push(nowMs() - t0)
+        times.push(now() - t0)
       }
       rows.push({ name: b.name, kind: b.kind, inShape: [...x.shape], outShape: [...y.shape], medianMs: median(times), runs })
       x = y

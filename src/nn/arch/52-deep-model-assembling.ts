@@ -29,9 +29,7 @@ import { Module, type StateDict } from '../module.ts'
 import { ModuleList } from '../containers.ts'
 import type { Parameter } from '../parameter.ts'
 import { ViTBlock, ViTClassifier, ViTEmbed, resolveViTOptions, type ViTOptions } from '../vit.ts'
-
-// The core's lib (ES2022) has no `performance` typing; every runtime tessera targets provides it.
-const now = (): number => (globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now()
+import { now } from '../../clock.ts'
 
 /** Options of one stage: the ViT options plus its block count, its place, and its drop-path rates. */
 export interface ViTStageOptions extends Omit<ViTOptions, 'depth' | 'dropPath'> {

@@ -30,9 +30,7 @@ import { ModuleList } from '../containers.ts'
 import { Linear } from '../linear.ts'
 import { RMSNorm } from '../norm.ts'
 import { Embedding } from '../embedding.ts'
-
-// The core's lib (ES2022) has no `performance` typing; every runtime tessera targets provides it.
-const now = (): number => (globalThis as { performance?: { now(): number } }).performance?.now() ?? Date.now()
+import { now } from '../../clock.ts'
 
 export interface LadderTransformerOptions {
   vocab: number
