@@ -27,7 +27,13 @@ export const OP = {
   'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c, 'i32.div_s': 0x6d, 'i32.div_u': 0x6e,
   'i32.rem_s': 0x6f, 'i32.rem_u': 0x70, 'i32.and': 0x71, 'i32.or': 0x72, 'i32.xor': 0x73,
   'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
-  'f64.const': 0x44,
+  'f64.const': 0x44, call: 0x10,
+  'i32.load16_s': 0x2e, 'i32.load16_u': 0x2f, 'i32.store16': 0x3b,
+  'i32.clz': 0x67, 'i32.ctz': 0x68, 'i32.popcnt': 0x69, 'i32.rotl': 0x77, 'i32.rotr': 0x78,
+  'f64.eq': 0x61, 'f64.ne': 0x62, 'f64.lt': 0x63, 'f64.gt': 0x64, 'f64.le': 0x65, 'f64.ge': 0x66,
+  'f32.ceil': 0x8d, 'f32.trunc': 0x8f, 'f32.nearest': 0x90, 'f32.copysign': 0x98,
+  'f64.abs': 0x99, 'f64.neg': 0x9a, 'f64.floor': 0x9c, 'f64.min': 0xa4, 'f64.max': 0xa5,
+  'f32.reinterpret_i32': 0xbe, 'i32.reinterpret_f32': 0xbc, 'i32.trunc_f64_s': 0xaa, 'f64.convert_i32_u': 0xb8, 'f32.convert_i32_u': 0xb3,
   'f32.abs': 0x8b, 'f32.neg': 0x8c, 'f32.floor': 0x8e, 'f32.sqrt': 0x91, 'f32.add': 0x92, 'f32.sub': 0x93,
   'f32.mul': 0x94, 'f32.div': 0x95, 'f32.min': 0x96, 'f32.max': 0x97,
   'f64.sqrt': 0x9f, 'f64.add': 0xa0, 'f64.sub': 0xa1, 'f64.mul': 0xa2, 'f64.div': 0xa3, 'f64.convert_i32_s': 0xb7, 'i32.trunc_f32_s': 0xa8, 'f32.convert_i32_s': 0xb2, 'f32.demote_f64': 0xb6, 'f64.promote_f32': 0xbb,
@@ -49,6 +55,30 @@ export const SIMD = {
   'f32x4.mul': 0xe6, 'f32x4.div': 0xe7, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9, 'f32x4.pmin': 0xea, 'f32x4.pmax': 0xeb,
   'f32x4.demote_f64x2_zero': 0x5e, 'f64x2.add': 0xf0, 'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa, 'f64x2.promote_low_f32x4': 0x5f,
   'f32x4.relaxed_madd': 0x105, 'f32x4.relaxed_nmadd': 0x106,
+  // Loads that widen or splat (memarg immediates: use vmem).
+  'v128.load8x8_s': 0x01, 'v128.load8x8_u': 0x02, 'v128.load16x4_s': 0x03, 'v128.load16x4_u': 0x04,
+  'v128.load8_splat': 0x07, 'v128.load16_splat': 0x08, 'v128.load64_splat': 0x0a, 'v128.load32_zero': 0x5c, 'v128.load64_zero': 0x5d,
+  // Lane access (lane immediate: use lane).
+  'i8x16.extract_lane_s': 0x15, 'i8x16.extract_lane_u': 0x16, 'i16x8.extract_lane_s': 0x18, 'i32x4.extract_lane': 0x1b,
+  'i32x4.replace_lane': 0x1c, 'f64x2.replace_lane': 0x22,
+  'i8x16.swizzle': 0x0e, 'v128.not': 0x4d, 'v128.any_true': 0x53,
+  'i8x16.eq': 0x23, 'i8x16.abs': 0x60, 'i8x16.neg': 0x61, 'i8x16.popcnt': 0x62, 'i8x16.bitmask': 0x64,
+  'i8x16.narrow_i16x8_s': 0x65, 'i8x16.narrow_i16x8_u': 0x66, 'i8x16.shl': 0x6b, 'i8x16.shr_s': 0x6c, 'i8x16.shr_u': 0x6d,
+  'i8x16.add': 0x6e, 'i8x16.sub': 0x71, 'i8x16.min_s': 0x76, 'i8x16.max_s': 0x78,
+  'i16x8.extadd_pairwise_i8x16_s': 0x7c, 'i16x8.extadd_pairwise_i8x16_u': 0x7d,
+  'i32x4.extadd_pairwise_i16x8_s': 0x7e, 'i32x4.extadd_pairwise_i16x8_u': 0x7f,
+  'i16x8.narrow_i32x4_s': 0x85, 'i16x8.extend_low_i8x16_u': 0x89, 'i16x8.extend_high_i8x16_u': 0x8a,
+  'i16x8.shl': 0x8b, 'i16x8.shr_s': 0x8c, 'i16x8.shr_u': 0x8d, 'i16x8.add': 0x8e, 'i16x8.sub': 0x91, 'i16x8.mul': 0x95,
+  'i16x8.extmul_low_i8x16_s': 0x9c, 'i16x8.extmul_high_i8x16_s': 0x9d, 'i16x8.extmul_low_i8x16_u': 0x9e, 'i16x8.extmul_high_i8x16_u': 0x9f,
+  'i32x4.eq': 0x37, 'i32x4.ne': 0x38, 'i32x4.lt_s': 0x39, 'i32x4.gt_s': 0x3b, 'i32x4.abs': 0xa0, 'i32x4.neg': 0xa1,
+  'i32x4.all_true': 0xa3, 'i32x4.bitmask': 0xa4, 'i32x4.extend_low_i16x8_u': 0xa9, 'i32x4.extend_high_i16x8_u': 0xaa, 'i32x4.shr_u': 0xad,
+  'i32x4.extmul_low_i16x8_s': 0xbc, 'i32x4.extmul_high_i16x8_s': 0xbd,
+  'f32x4.ne': 0x42, 'f32x4.trunc': 0x69, 'i32x4.trunc_sat_f32x4_u': 0xf9, 'f32x4.convert_i32x4_u': 0xfb,
+  'f64x2.abs': 0xec, 'f64x2.neg': 0xed, 'f64x2.sqrt': 0xef, 'f64x2.div': 0xf3, 'f64x2.min': 0xf4, 'f64x2.max': 0xf5,
+  'f64x2.convert_low_i32x4_s': 0xfe,
+  'i8x16.relaxed_swizzle': 0x100, 'i32x4.relaxed_trunc_f32x4_s': 0x101, 'i8x16.relaxed_laneselect': 0x109,
+  'i32x4.relaxed_laneselect': 0x10b, 'f32x4.relaxed_min': 0x10d, 'f32x4.relaxed_max': 0x10e,
+  'i16x8.relaxed_dot_i8x16_i7x16_s': 0x112, 'i32x4.relaxed_dot_i8x16_i7x16_add_s': 0x113,
 } as const
 
 export type Op = keyof typeof OP
@@ -58,8 +88,23 @@ export type BlockType = 'void' | ValType
 
 const NATURAL_ALIGN: Partial<Record<Op | SimdOp, number>> = {
   'i32.load': 2, 'f32.load': 2, 'i32.store': 2, 'f32.store': 2, 'f64.load': 3, 'f64.store': 3, 'i32.load8_s': 0, 'i32.load8_u': 0, 'i32.store8': 0,
-  'v128.load': 4, 'v128.store': 4, 'v128.load32_splat': 2,
+  'v128.load': 4, 'v128.store': 4, 'v128.load32_splat': 2, 'i32.load16_s': 1, 'i32.load16_u': 1, 'i32.store16': 1,
+  'v128.load8x8_s': 3, 'v128.load8x8_u': 3, 'v128.load16x4_s': 3, 'v128.load16x4_u': 3, 'v128.load8_splat': 0,
+  'v128.load16_splat': 1, 'v128.load64_splat': 3, 'v128.load32_zero': 2, 'v128.load64_zero': 3,
 }
+
+/** Scalar memory instructions (memarg immediates). */
+export type MemOp = 'i32.load' | 'f32.load' | 'f64.load' | 'i32.load8_s' | 'i32.load8_u' | 'i32.load16_s' | 'i32.load16_u'
+  | 'i32.store' | 'f32.store' | 'f64.store' | 'i32.store8' | 'i32.store16'
+/** SIMD memory instructions (memarg immediates). */
+export type VMemOp = 'v128.load' | 'v128.store' | 'v128.load32_splat' | 'v128.load8x8_s' | 'v128.load8x8_u' | 'v128.load16x4_s'
+  | 'v128.load16x4_u' | 'v128.load8_splat' | 'v128.load16_splat' | 'v128.load64_splat' | 'v128.load32_zero' | 'v128.load64_zero'
+/** Lane instructions (a lane immediate) and their lane counts. */
+export const LANES = {
+  'f32x4.extract_lane': 4, 'f32x4.replace_lane': 4, 'f64x2.extract_lane': 2, 'f64x2.replace_lane': 2,
+  'i8x16.extract_lane_s': 16, 'i8x16.extract_lane_u': 16, 'i16x8.extract_lane_s': 8, 'i32x4.extract_lane': 4, 'i32x4.replace_lane': 4,
+} as const
+export type LaneOp = keyof typeof LANES
 
 /** Builds one function body; `finish()` appends the closing `end` and returns the bytes. */
 export class Body {
@@ -95,13 +140,13 @@ export class Body {
   f64(v: number): this { this.w.byte(OP['f64.const']).f64(v); return this }
 
   /** A scalar load or store with memarg (alignment exponent, static offset in bytes). */
-  mem(name: 'i32.load' | 'f32.load' | 'f64.load' | 'i32.load8_s' | 'i32.load8_u' | 'i32.store' | 'f32.store' | 'f64.store' | 'i32.store8', offset = 0, align?: number): this {
+  mem(name: MemOp, offset = 0, align?: number): this {
     this.w.byte(OP[name]).u32(align ?? NATURAL_ALIGN[name]!).u32(offset)
     return this
   }
 
   /** A SIMD load or store with memarg. */
-  vmem(name: 'v128.load' | 'v128.store' | 'v128.load32_splat', offset = 0, align?: number): this {
+  vmem(name: VMemOp, offset = 0, align?: number): this {
     this.w.byte(0xfd).u32(SIMD[name]).u32(align ?? NATURAL_ALIGN[name]!).u32(offset)
     return this
   }
@@ -113,9 +158,9 @@ export class Body {
     return this
   }
 
-  /** f32x4.extract_lane / replace_lane (lane 0-3) or f64x2.extract_lane (lane 0-1). */
-  lane(name: 'f32x4.extract_lane' | 'f32x4.replace_lane' | 'f64x2.extract_lane', lane: number): this {
-    const lanes = name === 'f64x2.extract_lane' ? 2 : 4
+  /** A lane instruction (extract_lane / replace_lane) with its lane index. */
+  lane(name: LaneOp, lane: number): this {
+    const lanes = LANES[name]
     if (!Number.isInteger(lane) || lane < 0 || lane >= lanes) throw new RangeError(`wasm body: ${name} lane must be 0-${lanes - 1}, got ${lane}`)
     this.w.byte(0xfd).u32(SIMD[name]).byte(lane)
     return this
@@ -146,6 +191,8 @@ export class Body {
     this.w.byte(OP.end)
     return this
   }
+  /** Calls function `index` of this module (functions are numbered in definition order). */
+  call(index: number): this { this.w.byte(OP.call).u32(index); return this }
   br(label: number): this { this.w.byte(OP.br).u32(label); return this }
   brIf(label: number): this { this.w.byte(OP.br_if).u32(label); return this }
 

@@ -6,7 +6,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fixture from '../fixtures/wasm-opcodes.json' with { type: 'json' }
-import { Body, OP, SIMD, type Op, type SimdOp } from '../../src/wasm/body.ts'
+import { Body, LANES, OP, SIMD, type LaneOp, type Op, type SimdOp, type VMemOp } from '../../src/wasm/body.ts'
 import { ByteWriter, encodeModule, ValType } from '../../src/wasm/encode.ts'
 import { wasmApi, wasmFeatures } from '../../src/wasm/runtime.ts'
 
@@ -34,6 +34,8 @@ test('plain instructions encode as wat2wasm writes them', () => {
     'i32.load': (b) => b.mem('i32.load'), 'f32.load': (b) => b.mem('f32.load'), 'i32.load8_s': (b) => b.mem('i32.load8_s'),
     'i32.load8_u': (b) => b.mem('i32.load8_u'), 'i32.store': (b) => b.mem('i32.store'), 'f32.store': (b) => b.mem('f32.store'),
     'i32.store8': (b) => b.mem('i32.store8'), 'f64.load': (b) => b.mem('f64.load'), 'f64.store': (b) => b.mem('f64.store'),
+    'i32.load16_s': (b) => b.mem('i32.load16_s'), 'i32.load16_u': (b) => b.mem('i32.load16_u'), 'i32.store16': (b) => b.mem('i32.store16'),
+    call: (b) => b.call(0),
   }
   for (const name of Object.keys(OP) as Op[]) {
     if (name === 'else' || name === 'end') continue
@@ -47,10 +49,9 @@ test('SIMD instructions (0xFD prefix, LEB128 opcodes, relaxed SIMD) encode as wa
   for (const name of Object.keys(SIMD) as SimdOp[]) {
     let build: (b: Body) => void = (b) => b.simd(name)
     if (name === 'v128.const') build = (b) => b.f32x4(1, -2, 0.5, 3)
-    else if (name === 'f32x4.extract_lane' || name === 'f32x4.replace_lane') build = (b) => b.lane(name, 3)
-    else if (name === 'f64x2.extract_lane') build = (b) => b.lane(name, 1)
+    else if (name in LANES) { const lane = name as LaneOp; build = (b) => b.lane(lane, LANES[lane] === 2 ? 1 : 3) }
     else if (name === 'i8x16.shuffle') build = (b) => b.shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 20, 21, 22, 31])
-    else if (name === 'v128.load' || name === 'v128.store' || name === 'v128.load32_splat') build = (b) => b.vmem(name)
+    else if (name.startsWith('v128.load') || name === 'v128.store') { const m = name as VMemOp; build = (b) => b.vmem(m) }
     assert.equal(emit(build), cases.get(name), name)
   }
   assert.equal(cases.get('f32x4.relaxed_madd'), [0xfd, 0x85, 0x02])
