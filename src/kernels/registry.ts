@@ -5,6 +5,8 @@
  * the ops. Every entry must give the same results as the `...Ref` oracle beside its default.
  */
 import { gemm } from './gemm.ts'
+import { binaryInto, unaryInto } from './elementwise.ts'
+import { geluBackward } from './gelu.ts'
 import { col2im, im2col } from './conv.ts'
 import { depthwiseConv2dBackwardInput, depthwiseConv2dBackwardWeight, depthwiseConv2dForward } from './depthwise.ts'
 import { softmaxInto } from './softmax.ts'
@@ -16,7 +18,7 @@ import { causalConvDirect, fftConvInto } from './fft.ts'
 import { sddmm, spmm, spmmTransposed } from './sparse-spmm.ts'
 
 const defaults = {
-  gemm, im2col, col2im,
+  gemm, im2col, col2im, unary: unaryInto, binary: binaryInto, geluBackward,
   depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBackwardWeight,
   softmax: softmaxInto, rowNormForward, rowNormBackward, attentionForward, attentionBackward,
   maxPool2dForward, avgPool2dForward, avgPool2dBackward,

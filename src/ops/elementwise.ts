@@ -8,11 +8,11 @@
 import { TesseraError, check } from '../errors.ts'
 import { broadcastShapes, broadcastStrides } from '../shape.ts'
 import { isFloating, promoteTypes, resultType, toFloating, type DType } from '../dtype.ts'
-import { binaryInto, unaryInto, whereInto, type BinaryName, type UnaryName } from '../kernels/elementwise.ts'
+import { unaryInto, whereInto, type BinaryName, type UnaryName } from '../kernels/elementwise.ts'
+import { kernels } from '../kernels/registry.ts'
 import { Tensor, emptyTensor, scalarTensor } from '../tensor.ts'
 import { apply, type Ctx, type OpDef } from './op.ts'
 import { isGradEnabled } from '../autograd.ts'
-import { geluBackward } from '../kernels/gelu.ts'
 
 export type Operand = Tensor | number
 
@@ -28,7 +28,7 @@ function unaryDef(name: string, kernel: UnaryName, saves: Saves, grad: UnaryGrad
     name,
     forward(ctx, [x], args) {
       const out = emptyTensor(x.shape, args.dtype)
-      unaryInto(f32Kernel && args.dtype === 'float32' ? f32Kernel : kernel, out.storage, x.storage, x.offset, x.strides, x.shape, args.p, args.q)
+      kernels.unary(f32Kernel && args.dtype === 'float32' ? f32Kernel : kernel, out.storage, x.storage, x.offset, x.strides, x.shape, args.p, args.q)
       if (saves === 'x') ctx.save(x)
       else if (saves === 'y') ctx.save(out)
       return out
@@ -101,7 +101,7 @@ export const unaryOps = {
 /** g * gelu'(x) by the fused kernel (no graph). */
 function geluGradFused(g: Tensor, x: Tensor): Tensor {
   const dx = emptyTensor(x.shape, promoteTypes(g.dtype, x.dtype))
-  geluBackward(dx.storage, g.storage, g.offset, g.strides, x.storage, x.offset, x.strides, x.shape)
+  kernels.geluBackward(dx.storage, g.storage, g.offset, g.strides, x.storage, x.offset, x.strides, x.shape)
   return dx
 }
 
@@ -183,7 +183,7 @@ function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor, DType] {
 export function binaryRaw(kernel: BinaryName, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const shape = broadcastShapes(kernel, a.shape, b.shape)
   const out = emptyTensor(shape, dtype)
-  binaryInto(kernel === 'mul' && dtype === 'int32' ? 'imul' : kernel, out.storage, a.storage, a.offset, broadcastStrides(a.shape, a.strides, shape),
+  kernels.binary(kernel === 'mul' && dtype === 'int32' ? 'imul' : kernel, out.storage, a.storage, a.offset, broadcastStrides(a.shape, a.strides, shape),
     b.storage, b.offset, broadcastStrides(b.shape, b.strides, shape), shape)
   return out
 }
