@@ -7,6 +7,8 @@
 import { gemm } from './gemm.ts'
 import { binaryInto, unaryInto } from './elementwise.ts'
 import { geluBackward } from './gelu.ts'
+import { gemmI8 } from './quant.ts'
+import { matmulQ4, matvecQ4, matvecQ8 } from './quant-matvec.ts'
 import { col2im, im2col } from './conv.ts'
 import { depthwiseConv2dBackwardInput, depthwiseConv2dBackwardWeight, depthwiseConv2dForward } from './depthwise.ts'
 import { softmaxInto } from './softmax.ts'
@@ -23,7 +25,7 @@ const defaults = {
   softmax: softmaxInto, rowNormForward, rowNormBackward, attentionForward, attentionBackward,
   maxPool2dForward, avgPool2dForward, avgPool2dBackward,
   selectiveScan, selectiveScanBackward, fftConv: fftConvInto, causalConvDirect,
-  spmm, spmmTransposed, sddmm,
+  spmm, spmmTransposed, sddmm, gemmI8, matvecQ8, matvecQ4, matmulQ4,
 }
 
 export type KernelTable = { [K in keyof typeof defaults]: (typeof defaults)[K] }

@@ -14,7 +14,8 @@ import type { Tensor } from '../tensor.ts'
 import { Module } from '../nn/module.ts'
 import type { Conv2d } from '../nn/conv.ts'
 import type { ConvOptions } from '../conv.ts'
-import { I8_MAX_K, gemmI8, matmulFloatI8, quantizeI8, requantize } from '../kernels/quant.ts'
+import { I8_MAX_K, matmulFloatI8, quantizeI8, requantize } from '../kernels/quant.ts'
+import { kernels } from '../kernels/registry.ts'
 import { im2colRows, type Window2d } from '../kernels/quant-conv.ts'
 
 export interface QConv2dOptions {
@@ -128,7 +129,7 @@ export class QConv2d extends Module {
         const sg = sWAll.subarray(gi * CoutG, (gi + 1) * CoutG) // (Cout/G,)
         const bg = bAll ? bAll.subarray(gi * CoutG, (gi + 1) * CoutG) : null
         if (dynamic) {
-          gemmI8(acc, rows as Int8Array, wg, L, CoutG, K)
+          kernels.gemmI8(acc, rows as Int8Array, wg, L, CoutG, K)
           requantize(yg, acc, sRow, sg, bg, L, CoutG)
         } else {
           matmulFloatI8(yg, rows, wg, sg, bg, L, CoutG, K)

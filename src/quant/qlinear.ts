@@ -10,7 +10,8 @@ import { fromTypedArray } from '../creation.ts'
 import type { Tensor } from '../tensor.ts'
 import { Module } from '../nn/module.ts'
 import type { Linear } from '../nn/linear.ts'
-import { I8_MAX_K, gemmI8, matmulFloatI8, quantizeI8, requantize } from '../kernels/quant.ts'
+import { I8_MAX_K, matmulFloatI8, quantizeI8, requantize } from '../kernels/quant.ts'
+import { kernels } from '../kernels/registry.ts'
 
 export interface QLinearOptions {
   /** 'float' keeps activations in float; 'dynamic' quantizes each input row to int8 on the fly. */
@@ -70,7 +71,7 @@ export class QLinear extends Module {
       const sX = new Float32Array(M) // (M,)
       if (K > 0) quantizeI8(xq, sX, xs, M, K, K)
       const acc = new Int32Array(M * N) // (M, N)
-      gemmI8(acc, xq, w, M, N, K)
+      kernels.gemmI8(acc, xq, w, M, N, K)
       requantize(y, acc, sX, sW, b, M, N)
     }
     return fromTypedArray(y, [...x.shape.slice(0, -1), N])

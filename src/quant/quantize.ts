@@ -9,10 +9,10 @@
 import { TesseraError, fmtShape } from '../errors.ts'
 import { fromTypedArray } from '../creation.ts'
 import type { Tensor } from '../tensor.ts'
-import { I8_MAX_K, dequantizeI8, gemmI8, quantizeI8, requantize } from '../kernels/quant.ts'
+import { I8_MAX_K, dequantizeI8, quantizeI8, requantize } from '../kernels/quant.ts'
+import { kernels } from '../kernels/registry.ts'
 import { dequantizePacked, packedRowBytes, quantizePacked, type PackedLayout } from '../kernels/quant-pack.ts'
 import { QK, Q4_0_BYTES, Q8_0_BYTES, dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from '../kernels/quant-gguf.ts'
-import { matmulQ4 as matmulQ4Kernel, matvecQ4 as matvecQ4Kernel, matvecQ8 as matvecQ8Kernel } from '../kernels/quant-matvec.ts'
 
 /** Symmetric INT8 matrix: value[r, c] = codes[r, c] * scales[r, floor(c / groupSize)]. */
 export interface QInt8 {
@@ -75,7 +75,7 @@ export function int8Matmul(a: QInt8, w: QInt8, bias: ArrayLike<number> | null = 
   if (a.groupSize !== K || w.groupSize !== K) throw new TesseraError(`int8Matmul: both operands must be quantized per row (groupSize ${K}), got ${a.groupSize} and ${w.groupSize}`)
   if (K > I8_MAX_K) throw new TesseraError(`int8Matmul: K = ${K} could overflow the int32 accumulator (max ${I8_MAX_K})`)
   const acc = new Int32Array(M * N) // (M, N)
-  gemmI8(acc, a.codes, w.codes, M, N, K)
+  kernels.gemmI8(acc, a.codes, w.codes, M, N, K)
   const y = new Float32Array(M * N) // (M, N)
   requantize(y, acc, a.scales, w.scales, bias, M, N)
   return fromTypedArray(y, [M, N])
@@ -129,7 +129,7 @@ function checkQ4(op: string, q: QPacked): void {
 export function matvecQ4(w: QPacked, x: Tensor): Tensor {
   checkQ4('matvecQ4', w)
   const y = new Float32Array(w.R) // (N,)
-  matvecQ4Kernel(y, w.data, w.scales, w.zeros, vector('matvecQ4', x, w.C), w)
+  kernels.matvecQ4(y, w.data, w.scales, w.zeros, vector('matvecQ4', x, w.C), w)
   return fromTypedArray(y, [w.R])
 }
 
@@ -139,7 +139,7 @@ export function matmulQ4(x: Tensor, w: QPacked): Tensor {
   if (x.ndim !== 2 || x.shape[1] !== w.C) throw new TesseraError(`matmulQ4: x must have shape [M,${w.C}], got ${fmtShape(x.shape)}`)
   const M = x.shape[0]
   const y = new Float32Array(M * w.R) // (M, N)
-  matmulQ4Kernel(y, x.data() as ArrayLike<number>, w.data, w.scales, w.zeros, w, M)
+  kernels.matmulQ4(y, x.data() as ArrayLike<number>, w.data, w.scales, w.zeros, w, M)
   return fromTypedArray(y, [M, w.R])
 }
 
@@ -147,7 +147,7 @@ export function matmulQ4(x: Tensor, w: QPacked): Tensor {
 export function matvecQ8(w: QInt8, x: Tensor): Tensor {
   const [N, K] = w.shape
   const y = new Float32Array(N) // (N,)
-  matvecQ8Kernel(y, w.codes, w.scales, vector('matvecQ8', x, K), N, K, w.groupSize)
+  kernels.matvecQ8(y, w.codes, w.scales, vector('matvecQ8', x, K), N, K, w.groupSize)
   return fromTypedArray(y, [N])
 }
 
