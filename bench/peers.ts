@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import type { Workload } from './harness.ts'
 import { convCase } from './conv.bench.ts'
 import { trainCase } from './train.bench.ts'
+import { depthwisePeer } from './depthwise-wasm.bench.ts'
 
 type TF = typeof import('@tensorflow/tfjs-core')
 
@@ -14,6 +15,8 @@ type TF = typeof import('@tensorflow/tfjs-core')
 type PeerBuilder = (tf: TF) => () => unknown
 
 function peerBuilders(key: string): PeerBuilder | null {
+  const dw = depthwisePeer(key)
+  if (dw) return dw
   const conv = convPeer(key) ?? trainPeer(key)
   if (conv) return conv
   const gemm = /^sgemm-(\d+)$/.exec(key)

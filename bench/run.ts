@@ -23,6 +23,10 @@ import { resnetRSWorkloads } from './resnet-rs.bench.ts'
 import { simpleNetWorkloads } from './simplenet.bench.ts'
 import { efficientFormerWorkloads } from './efficientformer.bench.ts'
 import { mimoVPWorkloads } from './mimo-vp.bench.ts'
+import { elementwiseWasmWorkloads } from './elementwise-wasm.bench.ts'
+import { depthwiseWasmWorkloads } from './depthwise-wasm.bench.ts'
+import { quantWasmWorkloads } from './quant-wasm.bench.ts'
+import { scanWasmWorkloads } from './scan-wasm.bench.ts'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(name)
@@ -35,7 +39,8 @@ for (let i = 0; i < args.length; i++) {
 const quick = flag('--quick')
 const filter = value('--filter') ? new RegExp(value('--filter')!) : null
 
-let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick }), ...convWorkloads({ quick }), ...trainWorkloads(), ...attentionWorkloads({ quick }), ...bandedAttentionWorkloads({ quick }), ...emov2Workloads(), ...hypernetCascadeWorkloads(), ...vitWorkloads(), ...efficientNetWorkloads(), ...resnetRSWorkloads(), ...simpleNetWorkloads(), ...efficientFormerWorkloads(), ...mimoVPWorkloads(), ...scanWorkloads({ quick }), ...quantWorkloads({ quick }), ...sparseWorkloads({ quick })]
+let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick }), ...convWorkloads({ quick }), ...trainWorkloads(), ...attentionWorkloads({ quick }), ...bandedAttentionWorkloads({ quick }), ...emov2Workloads(), ...hypernetCascadeWorkloads(), ...vitWorkloads(), ...efficientNetWorkloads(), ...resnetRSWorkloads(), ...simpleNetWorkloads(), ...efficientFormerWorkloads(), ...mimoVPWorkloads(), ...scanWorkloads({ quick }), ...quantWorkloads({ quick }), ...sparseWorkloads({ quick }),
+  ...elementwiseWasmWorkloads({ quick }), ...depthwiseWasmWorkloads({ quick }), ...quantWasmWorkloads({ quick }), ...scanWasmWorkloads({ quick })]
 if (filter) workloads = workloads.filter((w) => filter.test(w.key))
 if (flag('--compare')) {
   const { addPeers } = await import('./peers.ts')

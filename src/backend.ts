@@ -6,38 +6,74 @@
  *   setBackend('wasm')   // throws a clear error when this runtime has no WebAssembly SIMD
  *   getBackend()         // 'wasm'
  *
- * The WASM path currently covers float32 GEMM (and so matmul, linear, im2col convolutions), float32
- * softmax over the last axis and the layerNorm / rmsNorm forward; every other kernel stays the
- * typed-array one. GEMM products
- * accumulate in float32 (the typed-array GEMM accumulates in float64), within float32 rounding of
- * the reference; softmax and the norms keep float64 sums and statistics.
+ * The WASM path covers, for float32 operands: GEMM (and so matmul, linear, im2col convolutions),
+ * depthwise conv2d (forward and both gradients), softmax over the last axis, the layerNorm / rmsNorm
+ * forward, elementwise add/sub/mul/div/maximum/minimum (same shape, scalar, row and channel
+ * broadcasts), relu/exp/sigmoid/tanh/GELU and the GELU gradient, the int8 GEMM (bit-exact), the
+ * Q8/Q4 matvec and Q4 matmul, and the selective-scan forward. Each WASM kernel hands every other
+ * case (float64, integer, strided layouts it does not cover, sizes too small to pay) to the
+ * typed-array kernel. Precision: GEMM, convolution taps and the exp inside the scan run in float32
+ * (the typed-array kernels accumulate in float64); results stay within float32 rounding of the
+ * reference, which test/wasm/ bounds. Softmax, the norms, the depthwise weight gradient and the
+ * quantized group sums keep float64 accumulation.
  */
 import { TesseraError } from './errors.ts'
-import { defaultKernels, kernels } from './kernels/registry.ts'
-import { gemmWasm, wasmGemmModuleName, WASM_GEMM_DEFAULT } from './wasm/gemm.ts'
+import { defaultKernels, kernels, type KernelTable } from './kernels/registry.ts'
+import { gemmWasm } from './wasm/gemm.ts'
 import { softmaxWasm } from './wasm/softmax.ts'
 import { rowNormForwardWasm } from './wasm/layernorm.ts'
+import { binaryWasm, geluBackwardWasm, unaryWasm } from './wasm/elementwise.ts'
+import { depthwiseConv2dBackwardInputWasm, depthwiseConv2dBackwardWeightWasm, depthwiseConv2dForwardWasm } from './wasm/depthwise.ts'
+import { gemmI8Wasm, matmulQ4Wasm, matvecQ4Wasm, matvecQ8Wasm } from './wasm/quant.ts'
+import { selectiveScanWasm } from './wasm/scan.ts'
+import { WASM_MODULES } from './wasm/modules.ts'
 import { hasModule, wasmFeatures } from './wasm/runtime.ts'
 
 export type Backend = 'js' | 'wasm'
 
+/** The entries the 'wasm' backend replaces (GEMM is handled apart: a worker pool may own it). */
+const WASM_KERNELS: Partial<KernelTable> = {
+  softmax: softmaxWasm,
+  rowNormForward: rowNormForwardWasm,
+  unary: unaryWasm,
+  binary: binaryWasm,
+  geluBackward: geluBackwardWasm,
+  depthwiseConv2dForward: depthwiseConv2dForwardWasm,
+  depthwiseConv2dBackwardInput: depthwiseConv2dBackwardInputWasm,
+  depthwiseConv2dBackwardWeight: depthwiseConv2dBackwardWeightWasm,
+  gemmI8: gemmI8Wasm,
+  matvecQ8: matvecQ8Wasm,
+  matvecQ4: matvecQ4Wasm,
+  matmulQ4: matmulQ4Wasm,
+  selectiveScan: selectiveScanWasm,
+}
+
 let current: Backend = 'js'
+
+function install(table: Partial<KernelTable>): void {
+  Object.assign(kernels, table)
+}
 
 /** Selects the kernel backend; 'wasm' needs WebAssembly SIMD and run-time compilation (or provided modules). */
 export function setBackend(name: Backend): void {
+  // GEMM: replace only a single-thread kernel. A worker pool (tessera/node startThreads) stays
+  // installed and asks getBackend() on each call which kernel its threads run.
+  const ownGemm = kernels.gemm === defaultKernels.gemm || kernels.gemm === gemmWasm
   if (name === 'js') {
-    kernels.gemm = defaultKernels.gemm
-    kernels.softmax = defaultKernels.softmax
-    kernels.rowNormForward = defaultKernels.rowNormForward
+    if (ownGemm) kernels.gemm = defaultKernels.gemm
+    const keys = Object.keys(WASM_KERNELS) as (keyof KernelTable)[]
+    install(Object.fromEntries(keys.map((k) => [k, defaultKernels[k]])))
   } else if (name === 'wasm') {
     const f = wasmFeatures()
     if (!f.simd) throw new TesseraError('setBackend: this runtime has no WebAssembly SIMD; use the \'js\' backend')
-    if (!f.compileFromBytes && !hasModule(wasmGemmModuleName(WASM_GEMM_DEFAULT))) {
-      throw new TesseraError('setBackend: this runtime forbids compiling WebAssembly at run time; pass the prebuilt modules to provideModules first')
+    if (!f.compileFromBytes) {
+      const missing = Object.keys(WASM_MODULES).filter((m) => !hasModule(m))
+      if (missing.length > 0) {
+        throw new TesseraError(`setBackend: this runtime forbids compiling WebAssembly at run time; pass the prebuilt modules to provideModules first (missing: ${missing.join(', ')})`)
+      }
     }
-    kernels.gemm = gemmWasm
-    kernels.softmax = softmaxWasm
-    kernels.rowNormForward = rowNormForwardWasm
+    if (ownGemm) kernels.gemm = gemmWasm
+    install(WASM_KERNELS)
   } else {
     throw new TesseraError(`setBackend: backend must be 'js' or 'wasm', got ${JSON.stringify(name)}`)
   }

@@ -4,11 +4,12 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads'
 import { gemm } from '../kernels/gemm.ts'
-import { CTRL } from './protocol.ts'
+import { gemmWasm } from '../wasm/gemm.ts'
+import { CTRL, KERNEL } from './protocol.ts'
 
 const ctrl = workerData.ctrl as Int32Array
 const port = parentPort!
-let data: Float64Array<ArrayBufferLike> = new Float64Array(0)
+let buffer: SharedArrayBuffer = new SharedArrayBuffer(8)
 let seen = 0
 port.postMessage('ready')
 
@@ -22,12 +23,21 @@ for (;;) {
   if (seen === -1) break
   if (ctrl[CTRL.newBuffer]) {
     const msg = receiveMessageOnPort(port)
-    if (msg) data = new Float64Array(msg.message as SharedArrayBuffer)
+    if (msg) buffer = msg.message as SharedArrayBuffer
   }
+  const wasm = ctrl[CTRL.kernel] === KERNEL.wasm
+  const data = wasm ? new Float32Array(buffer) : new Float64Array(buffer)
   const M = ctrl[CTRL.M], N = ctrl[CTRL.N], K = ctrl[CTRL.K], base = ctrl[CTRL.base], R = M - base
   // The shared A and C regions start at row `base`: shift the offsets so absolute row numbers work.
-  gemm({ M, N, K, a: data, aOff: -base * K, aRs: K, aCs: 1, b: data, bOff: R * K, bRs: N, bCs: 1, c: data, cOff: R * K + K * N - base * N },
-    ctrl[CTRL.rowStart], ctrl[CTRL.rowEnd])
+  const kernel = wasm ? gemmWasm : gemm
+  try {
+    kernel({ M, N, K, a: data, aOff: -base * K, aRs: K, aCs: 1, b: data, bOff: R * K, bRs: N, bCs: 1, c: data, cOff: R * K + K * N - base * N },
+      ctrl[CTRL.rowStart], ctrl[CTRL.rowEnd])
+    ctrl[CTRL.failed] = 0
+  } catch (e) {
+    console.error('gemm worker:', e)
+    ctrl[CTRL.failed] = 1
+  }
   Atomics.store(ctrl, CTRL.done, seen)
   Atomics.notify(ctrl, CTRL.done)
 }

@@ -9,6 +9,13 @@ export const CTRL = {
   newBuffer: 7,
   /** First row held in the shared A and C regions (rows below it stay on the main thread). */
   base: 8,
+  /** Which single-thread kernel to run (KERNEL), and so how the shared buffer is typed. */
+  kernel: 9,
+  /** Set by the worker when its kernel threw (the job is still marked done, so nobody waits forever). */
+  failed: 10,
 } as const
 
-export const CTRL_WORDS = 9
+export const CTRL_WORDS = 11
+
+/** Kernel codes: the typed-array GEMM over float64 operands, the WASM SIMD GEMM over float32. */
+export const KERNEL = { js: 0, wasm: 1 } as const

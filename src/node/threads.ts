@@ -5,23 +5,33 @@
  *   await startThreads(2)   // the main thread plus one worker; replaces kernels.gemm
  *
  * Rows of C are split between the main thread and the workers; every thread runs the same
- * single-thread kernel on whole rows, so results are bitwise identical to one thread. Operands are
- * copied into a SharedArrayBuffer (as float64, exact for every tessera dtype); workers spin about
- * 0.2 ms before sleeping in Atomics.wait, so back-to-back calls do not pay a wake-up each time.
+ * single-thread kernel on whole rows, so results are bitwise identical to one thread. Which kernel
+ * is asked per call: with `setBackend('wasm')` and float32 operands every thread runs the
+ * WebAssembly SIMD GEMM (src/wasm/gemm.ts; each worker compiles its own instance over its own
+ * kernel memory), otherwise the typed-array GEMM. Operands are copied into one SharedArrayBuffer,
+ * as float32 for the WASM kernel and as float64 (exact for every tessera dtype) for the typed-array
+ * one; workers spin about 0.2 ms before sleeping in Atomics.wait, so back-to-back calls do not pay
+ * a wake-up each time.
  */
 import { Worker } from 'node:worker_threads'
 import { TesseraError } from '../errors.ts'
 import { defaultKernels, kernels } from '../kernels/registry.ts'
 import { gemm, type GemmOperands } from '../kernels/gemm.ts'
-import { CTRL, CTRL_WORDS } from './protocol.ts'
+import { getBackend } from '../backend.ts'
+import { gemmWasm } from '../wasm/gemm.ts'
+import { CTRL, CTRL_WORDS, KERNEL } from './protocol.ts'
 
-interface PoolWorker { worker: Worker; ctrl: Int32Array; seq: number }
+/** A worker, its control block, its last job number and the shared buffer it holds. */
+interface PoolWorker { worker: Worker; ctrl: Int32Array; seq: number; holds: SharedArrayBuffer | null }
 
-/** Below this many multiply-adds a call stays on one thread (hand-off costs ~20 us). */
-const PARALLEL_LIMIT = 48 * 48 * 48
+/**
+ * Below this many multiply-adds a call stays on one thread: the hand-off costs ~20 us, the time of
+ * about 48^3 multiply-adds in the typed-array kernel and 96^3 in the WASM one.
+ */
+const PARALLEL_LIMIT = { js: 48 * 48 * 48, wasm: 96 * 96 * 96 }
 
 let pool: PoolWorker[] = []
-let shared = new Float64Array(new SharedArrayBuffer(8))
+let shared = new SharedArrayBuffer(8)
 
 /** Starts `n - 1` workers (the main thread is the n-th) and routes kernels.gemm through them. */
 export async function startThreads(n = 2): Promise<void> {
@@ -44,16 +54,16 @@ export async function startThreads(n = 2): Promise<void> {
       worker.once('error', reject)
     })
     worker.unref()
-    return { worker, ctrl, seq: 0 }
+    return { worker, ctrl, seq: 0, holds: null }
   }))
   if (pool.length > 0) kernels.gemm = pooledGemm
 }
 
-/** Stops the workers and restores the single-thread kernel. */
+/** Stops the workers and restores the single-thread kernel of the current backend. */
 export async function stopThreads(): Promise<void> {
   const old = pool
   pool = []
-  kernels.gemm = defaultKernels.gemm
+  if (kernels.gemm === pooledGemm) kernels.gemm = getBackend() === 'wasm' ? gemmWasm : defaultKernels.gemm
   for (const w of old) {
     Atomics.store(w.ctrl, CTRL.seq, -1)
     Atomics.notify(w.ctrl, CTRL.seq)
@@ -68,46 +78,49 @@ export function numThreads(): number {
 
 function pooledGemm(g: GemmOperands): void {
   const { M, N, K } = g
+  const wasm = getBackend() === 'wasm' && g.a instanceof Float32Array && g.b instanceof Float32Array && g.c instanceof Float32Array
+  const single = wasm ? gemmWasm : gemm
   const threads = pool.length + 1
-  if (M * N * K < PARALLEL_LIMIT || M < 2 * threads) return gemm(g)
-  // Even row blocks (multiples of 2, the micro-kernel height); the main thread takes the first
-  // block straight from the caller's arrays, so only the workers' rows are shared.
-  const rows = Math.ceil(M / threads / 2) * 2
+  // Row blocks in multiples of the micro-kernel height (2 rows in JS, 4 in WASM); the main thread
+  // takes the first block straight from the caller's arrays, so only the workers' rows are shared.
+  const mr = wasm ? 4 : 2
+  if (M * N * K < PARALLEL_LIMIT[wasm ? 'wasm' : 'js'] || M < mr * threads) return single(g)
+  const rows = Math.ceil(M / threads / mr) * mr
   const base = Math.min(M, rows), R = M - base
-  // Shared layout (float64): A rows [base, M) (R, K) | B (K, N) | C rows [base, M) (R, N).
-  const need = R * K + K * N + R * N
-  let grown = false
-  if (shared.length < need) {
-    shared = new Float64Array(new SharedArrayBuffer(need * 8))
-    grown = true
-  }
-  copyIn(shared, 0, g.a, g.aOff + base * g.aRs, g.aRs, g.aCs, R, K)
-  copyIn(shared, R * K, g.b, g.bOff, g.bRs, g.bCs, K, N)
+  // Shared layout (float32 for WASM, float64 for JS): A rows [base, M) (R, K) | B (K, N) | C rows [base, M) (R, N).
+  const need = (R * K + K * N + R * N) * (wasm ? 4 : 8)
+  if (shared.byteLength < need) shared = new SharedArrayBuffer(need)
+  const data = wasm ? new Float32Array(shared) : new Float64Array(shared)
+  copyIn(data, 0, g.a, g.aOff + base * g.aRs, g.aRs, g.aCs, R, K)
+  copyIn(data, R * K, g.b, g.bOff, g.bRs, g.bCs, K, N)
   pool.forEach((w, k) => {
     const start = Math.min(M, rows * (k + 1)), end = Math.min(M, rows * (k + 2))
-    if (grown) w.worker.postMessage(shared.buffer)
+    const post = w.holds !== shared // a new buffer, or a worker started after the last one was made
+    if (post) { w.worker.postMessage(shared); w.holds = shared }
     w.ctrl[CTRL.M] = M; w.ctrl[CTRL.N] = N; w.ctrl[CTRL.K] = K
     w.ctrl[CTRL.rowStart] = start; w.ctrl[CTRL.rowEnd] = end
-    w.ctrl[CTRL.newBuffer] = grown ? 1 : 0
+    w.ctrl[CTRL.newBuffer] = post ? 1 : 0
     w.ctrl[CTRL.base] = base
+    w.ctrl[CTRL.kernel] = wasm ? KERNEL.wasm : KERNEL.js
     w.seq++
     Atomics.store(w.ctrl, CTRL.seq, w.seq)
     Atomics.notify(w.ctrl, CTRL.seq)
   })
-  gemm(g, 0, base)
-  for (const w of pool) {
+  single(g, 0, base)
+  pool.forEach((w, k) => {
     for (;;) {
       const done = Atomics.load(w.ctrl, CTRL.done)
       if (done === w.seq) break
       Atomics.wait(w.ctrl, CTRL.done, done, 1000)
     }
-  }
+    if (w.ctrl[CTRL.failed]) throw new TesseraError(`gemm pool: worker ${k + 1} failed on rows [${w.ctrl[CTRL.rowStart]}, ${w.ctrl[CTRL.rowEnd]}) of a (${M}, ${K}) x (${K}, ${N}) product (its error is on stderr)`)
+  })
   const cBase = R * K + K * N
-  for (let i = 0; i < R * N; i++) g.c[g.cOff + base * N + i] = shared[cBase + i]
+  for (let i = 0; i < R * N; i++) g.c[g.cOff + base * N + i] = data[cBase + i]
 }
 
 /** Copies a strided (R, C) matrix into dst at `at`, row-major. */
-function copyIn(dst: Float64Array, at: number, src: GemmOperands['a'], off: number, rs: number, cs: number, R: number, C: number): void {
+function copyIn(dst: Float32Array | Float64Array, at: number, src: GemmOperands['a'], off: number, rs: number, cs: number, R: number, C: number): void {
   for (let i = 0; i < R; i++) {
     const s = off + i * rs, d = at + i * C
     for (let j = 0; j < C; j++) dst[d + j] = src[s + j * cs]

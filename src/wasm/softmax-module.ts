@@ -18,14 +18,14 @@ import { Body } from './body.ts'
 
 const I32 = ValType.I32, V128 = ValType.V128, F32 = ValType.F32, F64 = ValType.F64
 // i8x16.shuffle bytes moving lanes 2, 3 of an f32x4 to lanes 0, 1.
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]
+export const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]
 const LOG2E = 1.4426950408889634
 const LN2_HI = 0.693145751953125 // ln 2 rounded to 16 significant bits: k * LN2_HI is exact for |k| < 2^8
 const LN2_LO = 1.4286067653302226e-6 // ln 2 − LN2_HI
 const EXP_MIN = -87.3 // below this, 2^k would be subnormal: the result is flushed to 0
 
 /** Emits exp of the f32x4 in local `x`, leaving it on the stack; `r` and `k` are scratch v128 locals. */
-function emitExp4(f: Body, x: number, r: number, k: number): void {
+export function emitExp4(f: Body, x: number, r: number, k: number): void {
   // k = nearest(x · log2 e), as float lanes
   f.get(x).f32x4(LOG2E).simd('f32x4.mul').simd('f32x4.nearest').set(k)
   // r = (x − k·LN2_HI) − k·LN2_LO
