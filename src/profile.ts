@@ -48,6 +48,7 @@ const PARKED: readonly (keyof KernelTable)[] = [
   'gemm', 'im2col', 'col2im', 'depthwiseConv2dForward', 'depthwiseConv2dBackwardInput', 'depthwiseConv2dBackwardWeight',
   'attentionForward', 'attentionBackward', 'selectiveScan', 'selectiveScanBackward', 'fftConv', 'causalConvDirect',
   'spmm', 'spmmTransposed', 'sddmm', 'softmax', 'rowNormForward', 'rowNormBackward', 'maxPool2dForward', 'avgPool2dForward', 'avgPool2dBackward',
+  'gemmI8', 'matvecQ8', 'matvecQ4', 'matmulQ4',
 ]
 
 /**

@@ -49,6 +49,8 @@ test('implemented papers: every piece resolves, tests exist, demo script exists;
   }
   // Issue 7's three, and the sequence family of issue 8.
   for (const n of [12, 24, 46, 18, 21, 33, 38, 41, 43, 55, 59, 63, 70, 71, 76]) assert.is(paperStatus(findPaper(n)!, tessera), 'implemented', `paper ${n}`)
+  // The vision family of issue 9.
+  for (const n of [2, 3, 4, 6, 14, 16, 30, 35, 39, 47, 52, 65]) assert.is(paperStatus(findPaper(n)!, tessera), 'implemented', `paper ${n}`)
   // Built but without a demo, or with pieces still planned: partial, not implemented.
   // 74's NAS pieces come with the search family, so it stays partial.
   for (const n of [29, 42, 27, 74]) assert.is(paperStatus(findPaper(n)!, tessera), 'partial', `paper ${n}`)

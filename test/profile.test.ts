@@ -50,6 +50,7 @@ class SmallNet extends nn.Module {
 }
 
 test('shapeOnly: nothing allocated, same parameter and MAC counts as a real pass, output shape right', () => {
+  const gemmBefore = kernels.gemm
   const fake = profile.shapeOnly(() => new SmallNet())
   assert.is(fake.head.weight.storage.length, 0, 'no weight data')
   const real = new SmallNet()
@@ -67,11 +68,12 @@ test('shapeOnly: nothing allocated, same parameter and MAC counts as a real pass
   profile.shapeOnly(() => randn([4]).mul(0.37))
   assert.ok(Math.abs((tensor([2]).mul(0.37).item()) - 0.74) < 1e-6)
   assert.is(profile.isShapeOnly(), false)
-  assert.is(kernels.gemm, defaultKernels.gemm, 'kernels restored')
+  assert.is(kernels.gemm, gemmBefore, 'kernels restored')
 })
 
 test('shapeOnly restores the kernels in use (e.g. a swapped GEMM) even when fn throws', () => {
   const mine = (...args: Parameters<typeof kernels.gemm>): void => defaultKernels.gemm(...args)
+  const before = kernels.gemm
   kernels.gemm = mine
   try {
     assert.throws(() => profile.shapeOnly(() => { throw new Error('boom') }), /boom/)
@@ -79,7 +81,7 @@ test('shapeOnly restores the kernels in use (e.g. a swapped GEMM) even when fn t
     profile.shapeOnly(() => profile.shapeOnly(() => zeros([2])))
     assert.is(kernels.gemm, mine)
   } finally {
-    kernels.gemm = defaultKernels.gemm
+    kernels.gemm = before
   }
   assert.throws(() => profile.shapeOnly(42 as unknown as () => void), /expected a function/)
 })

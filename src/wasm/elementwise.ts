@@ -8,10 +8,11 @@
  *     one a broadcast scalar (all strides 0)          a + s, s + b
  *     row broadcast: full (R, M), other strides (0, 1)        bias add (B, T, D) + (D,)
  *     channel broadcast: full (O, C, S), other (0, 1, 0) or (C, S) with (1, 0)   NCHW * (1, C, 1, 1)
- *   unary relu, exp, sigmoid, tanh, geluF32 on a contiguous x;  geluBackward with g and x contiguous.
+ *   unary relu, exp, sigmoid, tanh, geluF32 and geluBackward on any layout (strided inputs are
+ *   gathered into the kernel memory, so a view and its contiguous copy give the same bits).
  *
- * Anything else (float64 or int operands, strided views, other ops, fewer elements than the
- * thresholds below) runs the typed-array kernel. Operands are copied into the kernel memory
+ * Anything else (float64 or int operands, binary layouts not listed, other ops, fewer elements
+ * than the thresholds below) runs the typed-array kernel. Operands are copied into the kernel memory
  * (padded to a multiple of 4 floats), the result is computed in place and copied out.
  *
  * Results: add/sub/mul/div/maximum/minimum and relu are bit-identical to the typed-array kernels
@@ -20,7 +21,7 @@
  */
 import type { TypedArray } from '../dtype.ts'
 import { coalesce, contiguousStrides, numel, type Shape } from '../shape.ts'
-import { binaryInto, unaryInto, type BinaryName, type UnaryName } from '../kernels/elementwise.ts'
+import { binaryInto, copyStrided, unaryInto, type BinaryName, type UnaryName } from '../kernels/elementwise.ts'
 import { geluBackward } from '../kernels/gelu.ts'
 import { flatStride } from '../kernels/strided.ts'
 import { elementwiseModuleBytes, UNARY_UNROLL, WASM_BINARY_OPS, WASM_UNARY_OPS } from './elementwise-module.ts'
@@ -84,6 +85,7 @@ function classify(shape: Shape, aStrides: Shape, bStrides: Shape): Pattern | nul
  *   binaryWasm('add', out, a, 0, [256, 1], bias, 0, [0, 1], [4096, 256]) // bias add
  */
 export function binaryWasm(name: BinaryName, out: TypedArray, a: TypedArray, aOff: number, aStrides: Shape, b: TypedArray, bOff: number, bStrides: Shape, shape: Shape): void {
+  if (out.length === 0) return // an empty tensor, or a shape-only pass (src/profile.ts)
   const spec = (WASM_BINARY_OPS as Partial<Record<BinaryName, (typeof WASM_BINARY_OPS)[keyof typeof WASM_BINARY_OPS]>>)[name]
   const n = numel(shape)
   const p = spec && n >= WASM_ELEMENTWISE_MIN.binary && out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array
@@ -108,44 +110,55 @@ export function binaryWasm(name: BinaryName, out: TypedArray, a: TypedArray, aOf
 }
 
 /**
- * kernels.unary on the WASM path: relu, exp, sigmoid, tanh and geluF32 (x Phi(x)) of a contiguous
- * float32 x; every other op or layout runs `unaryInto`.
+ * kernels.unary on the WASM path: relu, exp, sigmoid, tanh and geluF32 (x Phi(x)) of a float32 x
+ * in any layout; every other op runs `unaryInto`.
  * Reference: https://arxiv.org/abs/1606.08415 (GELU)
  * @example
  *   unaryWasm('geluF32', out, x, 0, [1], [x.length])
  */
 export function unaryWasm(name: UnaryName, out: TypedArray, x: TypedArray, xOff: number, xStrides: Shape, shape: Shape, p = 0, q = 0): void {
+  if (out.length === 0) return // an empty tensor, or a shape-only pass (src/profile.ts)
   const min = Object.hasOwn(WASM_UNARY_OPS, name) ? WASM_ELEMENTWISE_MIN[name as keyof typeof WASM_UNARY_OPS] : undefined
   const n = numel(shape)
-  if (min === undefined || n < min || !(out instanceof Float32Array) || !(x instanceof Float32Array) || flatStride(shape, xStrides) !== 1) {
+  if (min === undefined || n < min || !(out instanceof Float32Array) || !(x instanceof Float32Array)) {
     return unaryInto(name, out, x, xOff, xStrides, shape, p, q)
   }
   const ex = exportsOf()
   const n4 = padU(n)
   const f = scratch(n4)
-  f.set(x.subarray(xOff, xOff + n))
+  gather(f, 0, x, xOff, xStrides, shape)
   ex[WASM_UNARY_OPS[name as keyof typeof WASM_UNARY_OPS]](0, 0, n4)
   out.set(n === n4 ? f : f.subarray(0, n))
 }
 
 /**
- * kernels.geluBackward on the WASM path: dx = g (Phi(x) + x phi(x)) for contiguous float32 g, x;
- * other layouts and dtypes run the typed-array `geluBackward`.
+ * Copies x, seen through (xOff, xStrides, shape), contiguously into f at `at`. Strided inputs take
+ * the same WASM kernel as contiguous ones, so a view and its contiguous() copy give the same bits.
+ */
+function gather(f: Float32Array, at: number, x: Float32Array, xOff: number, xStrides: Shape, shape: Shape): void {
+  const n = numel(shape)
+  if (flatStride(shape, xStrides) === 1) f.set(x.subarray(xOff, xOff + n), at)
+  else copyStrided(f, at, contiguousStrides(shape), x, xOff, xStrides, shape)
+}
+
+/**
+ * kernels.geluBackward on the WASM path: dx = g (Phi(x) + x phi(x)) for float32 g, x in any layout;
+ * other dtypes run the typed-array `geluBackward`.
  * Reference: https://arxiv.org/abs/1606.08415
  * @example
  *   geluBackwardWasm(dx, g, 0, [1], x, 0, [1], [x.length])
  */
 export function geluBackwardWasm(dx: TypedArray, g: TypedArray, gOff: number, gStrides: Shape, x: TypedArray, xOff: number, xStrides: Shape, shape: Shape): void {
+  if (dx.length === 0) return // an empty tensor, or a shape-only pass (src/profile.ts)
   const n = numel(shape)
-  if (n < WASM_ELEMENTWISE_MIN.geluBackward || !(dx instanceof Float32Array && g instanceof Float32Array && x instanceof Float32Array) ||
-    flatStride(shape, gStrides) !== 1 || flatStride(shape, xStrides) !== 1) {
+  if (n < WASM_ELEMENTWISE_MIN.geluBackward || !(dx instanceof Float32Array && g instanceof Float32Array && x instanceof Float32Array)) {
     return geluBackward(dx, g, gOff, gStrides, x, xOff, xStrides, shape)
   }
   const ex = exportsOf()
   const n4 = padU(n)
   const f = scratch(2 * n4) // g (n4,) | x (n4,); dx in place over g
-  f.set(g.subarray(gOff, gOff + n))
-  f.set(x.subarray(xOff, xOff + n), n4)
+  gather(f, 0, g, gOff, gStrides, shape)
+  gather(f, n4, x, xOff, xStrides, shape)
   ex.geluBackward(0, n4 * 4, 0, n4)
   dx.set(f.subarray(0, n))
 }

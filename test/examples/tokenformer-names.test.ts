@@ -9,6 +9,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runTokenformerDemo } from '../../examples/tokenformer-names.ts'
+import { getBackend } from '../../src/backend.ts'
 
 const r = runTokenformerDemo({ quick: true, seed: 0 })
 
@@ -36,7 +37,14 @@ test('at equal extra steps the grown model beats the from-scratch model of its s
 test('all-zero new tokens are dead: the grown-zero model trains exactly like the small model continued', () => {
   assert.is(r.grownZero.startPerplexity, r.small.valPerplexity)
   assert.is(r.grownZero.params, r.grown.params)
-  assert.is(r.grownZero.valPerplexity, r.control.valPerplexity)
+  if (getBackend() === 'js') assert.is(r.grownZero.valPerplexity, r.control.valPerplexity)
+  else {
+    // With the WASM kernels a product's size picks its kernel: the small model's products fall
+    // below WASM_GEMM_MIN_WORK and accumulate in float64 on the typed-array GEMM, the grown
+    // model's (twice the tokens) run the float32 WASM GEMM, so the two trajectories round apart.
+    const rel = Math.abs(r.grownZero.valPerplexity - r.control.valPerplexity) / r.control.valPerplexity
+    assert.ok(rel < 1e-6, `grown-zero ${r.grownZero.valPerplexity} vs control ${r.control.valPerplexity}`)
+  }
 })
 
 test.run()

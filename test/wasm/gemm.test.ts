@@ -108,12 +108,16 @@ run('float64 and small products fall back to the typed-array kernel (bitwise gem
 })
 
 test('setBackend: wasm where it can run, a clear error where it cannot, and back to js', () => {
+  const before = getBackend()
   if (canRun()) {
     setBackend('wasm')
     assert.is(getBackend(), 'wasm')
     assert.is(kernels.gemm, gemmWasm)
     assert.is(kernels.softmax, softmaxWasm)
     assert.is(kernels.rowNormForward, rowNormForwardWasm)
+    for (const k of ['unary', 'binary', 'geluBackward', 'depthwiseConv2dForward', 'gemmI8', 'matvecQ4', 'selectiveScan'] as const) {
+      assert.ok(kernels[k] !== defaultKernels[k], `${k} swapped`)
+    }
     const a = randn([40, 50], { generator: new Generator(1) }), b = randn([50, 30], { generator: new Generator(2) })
     const viaWasm = a.matmul(b).toArray() as number[][]
     setBackend('js')
@@ -127,7 +131,11 @@ test('setBackend: wasm where it can run, a clear error where it cannot, and back
   assert.is(kernels.gemm, defaultKernels.gemm)
   assert.is(kernels.softmax, defaultKernels.softmax)
   assert.is(kernels.rowNormForward, defaultKernels.rowNormForward)
+  for (const k of ['unary', 'binary', 'geluBackward', 'depthwiseConv2dForward', 'gemmI8', 'matvecQ4', 'selectiveScan'] as const) {
+    assert.ok(kernels[k] === defaultKernels[k], `${k} restored`)
+  }
   assert.throws(() => setBackend('gpu' as Backend), /backend must be 'js' or 'wasm', got "gpu"/)
+  setBackend(before) // the suite may run with the wasm backend forced on
 })
 
 test.run()
