@@ -43,7 +43,11 @@ type WgradFn = (xB: number, xPS: number, dyB: number, dyPS: number, outB: number
 /** The module name (also the `.wasm` file the build writes). */
 export const WASM_DEPTHWISE_MODULE = 'depthwise'
 
-/** Below this many multiply-adds (N C M Ho Wo kH kW) the typed-array kernels win (measured under load: at 9216 WASM won 1.4-3x in all three, at 4608 grad-input lost). */
+/**
+ * Below this many multiply-adds per sample (C M Ho Wo kH kW) the typed-array kernels win (measured
+ * under load: at 9216 WASM won 1.4-3x in all three, at 4608 grad-input lost). Per sample, not per
+ * call, so splitting a batch never changes which kernel computes a sample's output.
+ */
 export const WASM_DEPTHWISE_MIN_MACS = 8192
 
 /** Run-time knobs (tests set `minMacs` to 0 to run every size through WASM). */
@@ -64,7 +68,7 @@ function kernelFns(): { conv: ConvFn[]; wgrad: WgradFn[] } {
 
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m
 const f32 = (...a: Arr[]): boolean => a.every((v) => v instanceof Float32Array)
-const macs = (g: Depthwise2d): number => g.N * g.C * g.M * g.Ho * g.Wo * g.kH * g.kW
+const macs = (g: Depthwise2d): number => g.C * g.M * g.Ho * g.Wo * g.kH * g.kW // per sample
 
 /** The polyphase input layout shared by forward and grad-weight (sizes in floats). */
 interface InLayout { Hn: number; Wn: number; Lp: number; rowF: number; planeF: number; Wo4: number }

@@ -36,9 +36,13 @@ export const WASM_ELEMENTWISE_MODULE = 'elementwise'
  * lose below 128-256 elements and win 1.6x at 256, 3-10x from 1k; exp, sigmoid and tanh win from
  * 32 (2x) to 7-10x at 64k; geluF32 is at parity up to ~1k (the typed-array geluF32 is already a
  * fast table-driven loop) and 1.4-2x from 2k; geluBackward wins from 128 (1.5-2x).
+ * Only the bit-exact ops (binary arithmetic, relu) switch on size: exp, sigmoid, tanh, GELU and its
+ * gradient round differently from the typed-array kernels, so they always run here (threshold 0)
+ * and a tensor's values never depend on how a batch was split into calls. Small tensors pay the
+ * call overhead (about a microsecond).
  * Mutable so tests can lower them to exercise the module on tiny inputs.
  */
-export const WASM_ELEMENTWISE_MIN = { binary: 256, relu: 256, exp: 32, sigmoid: 32, tanh: 32, geluF32: 2048, geluBackward: 128 }
+export const WASM_ELEMENTWISE_MIN = { binary: 256, relu: 256, exp: 0, sigmoid: 0, tanh: 0, geluF32: 0, geluBackward: 0 }
 
 type Exports = Record<string, (...args: number[]) => void>
 let mod: Exports | null = null

@@ -18,16 +18,18 @@ import { gemmModuleBytes, type GemmKernelShape } from './gemm-module.ts'
 import { compileModule, instantiate, kernelMemory } from './runtime.ts'
 
 /**
- * Below this many multiply-adds (of the whole product, not of a row range, so every thread of a
- * pool decides alike) the typed-array kernel wins (measured: the packing and call overhead).
+ * The kernel is chosen from the work per row of C (N K), never from M: every row's value depends
+ * only on its row of A and on B, so splitting a batch into chunks (data-parallel roles, worker
+ * threads) gives the same bits with either backend. Below this many multiply-adds per row the
+ * typed-array kernel wins (the packing and call overhead).
  */
-export const WASM_GEMM_MIN_WORK = 32 * 32 * 32
+export const WASM_GEMM_MIN_ROW_WORK = 32 * 32
 
 /**
- * Matrix-vector shapes (M or N below this) stay on the typed-array kernel: padding one column to an
+ * Matrix-vector shapes (N below this) stay on the typed-array kernel: padding one column to an
  * NR-wide panel wastes most of the SIMD work (measured 1024x1024 times a vector: 8.2 ms vs 1.3 ms).
  */
-export const WASM_GEMM_MIN_SIDE = 4
+export const WASM_GEMM_MIN_N = 4
 
 export interface WasmGemmConfig extends GemmKernelShape { MC: number; KC: number; NC: number }
 
@@ -65,7 +67,7 @@ export function gemmWasm(g: GemmOperands, rowStart = 0, rowEnd = g.M, cfg: WasmG
   const { N, K } = g
   const M = rowEnd - rowStart
   if (M <= 0 || N === 0) return
-  if (!(g.a instanceof Float32Array && g.b instanceof Float32Array && g.c instanceof Float32Array) || K === 0 || g.M * N * K < WASM_GEMM_MIN_WORK || g.M < WASM_GEMM_MIN_SIDE || N < WASM_GEMM_MIN_SIDE) {
+  if (!(g.a instanceof Float32Array && g.b instanceof Float32Array && g.c instanceof Float32Array) || K === 0 || N * K < WASM_GEMM_MIN_ROW_WORK || N < WASM_GEMM_MIN_N) {
     gemmJs(g, rowStart, rowEnd)
     return
   }

@@ -15,13 +15,16 @@ let fn: LayerNormFn | null = null
 /** The module name (also the `.wasm` file the build writes). */
 export const WASM_LAYERNORM_MODULE = 'layernorm'
 
-/** Below this many elements the copies and the call cost more than the SIMD gains. */
-export const WASM_LAYERNORM_MIN = 1024
+/**
+ * Rows shorter than this stay on the typed-array kernel. The choice depends on the row length only,
+ * never on the number of rows, so splitting a batch gives the same bits.
+ */
+export const WASM_LAYERNORM_MIN_ROW = 8
 
 export function rowNormForwardWasm(y: TypedArray, mean: Float64Array, rstd: Float64Array, x: TypedArray, w: TypedArray, b: TypedArray, d: RowNormDims, eps: number, center: boolean): void {
   const { R, G, Cg, S } = d
   const M = Cg * S
-  if (G !== 1 || S !== 1 || !(x instanceof Float32Array && y instanceof Float32Array && w instanceof Float32Array && b instanceof Float32Array) || R * M < WASM_LAYERNORM_MIN) {
+  if (G !== 1 || S !== 1 || !(x instanceof Float32Array && y instanceof Float32Array && w instanceof Float32Array && b instanceof Float32Array) || M < WASM_LAYERNORM_MIN_ROW) {
     rowNormForward(y, mean, rstd, x, w, b, d, eps, center)
     return
   }

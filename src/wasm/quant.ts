@@ -163,7 +163,7 @@ export function matvecQ4Wasm(y: Float32Array, data: Uint8Array, scales: Float32A
 export function matmulQ4Wasm(Y: Float32Array, X: ArrayLike<number>, data: Uint8Array, scales: Float32Array, zeros: Uint8Array | null, L: PackedLayout, M: number): void {
   const { R: N, C: K } = L
   if (M === 0 || N === 0) return
-  if (!(X instanceof Float32Array) || !q4Fits(L) || M * N * K < WASM_QUANT_MIN_WORK) { matmulQ4(Y, X, data, scales, zeros, L, M); return }
+  if (!(X instanceof Float32Array) || !q4Fits(L) || N * K < WASM_QUANT_MIN_WORK) { matmulQ4(Y, X, data, scales, zeros, L, M); return } // per row of Y, never M
   const e = exportsOf()
   const nG0 = Math.ceil(K / L.G), Gp0 = up(Math.min(L.G, K), 32), Kp = nG0 * Gp0
   const need = N * nG0 * (Gp0 / 2 + 5) + 64 + (M + 1) * Kp * 4 + M * N * 4

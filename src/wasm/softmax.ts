@@ -15,11 +15,14 @@ let fn: SoftmaxFn | null = null
 /** The module name (also the `.wasm` file the build writes). */
 export const WASM_SOFTMAX_MODULE = 'softmax'
 
-/** Below this many elements the copy and call overhead outweighs the SIMD gain. */
-export const WASM_SOFTMAX_MIN = 256
+/**
+ * Rows shorter than this stay on the typed-array kernel. The choice depends on the row length only,
+ * never on the number of rows, so splitting a batch gives the same bits.
+ */
+export const WASM_SOFTMAX_MIN_ROW = 4
 
 export function softmaxWasm(out: TypedArray, x: TypedArray, outer: number, n: number, inner: number, log: boolean): void {
-  if (log || inner !== 1 || !(x instanceof Float32Array) || !(out instanceof Float32Array) || outer * n < WASM_SOFTMAX_MIN) {
+  if (log || inner !== 1 || !(x instanceof Float32Array) || !(out instanceof Float32Array) || n < WASM_SOFTMAX_MIN_ROW) {
     softmaxInto(out, x, outer, n, inner, log)
     return
   }

@@ -13,10 +13,21 @@ import { getBackend } from '../../src/backend.ts'
 
 const r = runTokenformerDemo({ quick: true, seed: 0 })
 
+// With the WASM kernels a product's row work (N K) picks its kernel: the small model's token
+// products fall below WASM_GEMM_MIN_ROW_WORK and accumulate in float64 on the typed-array GEMM, the
+// grown model's (twice the tokens) run the float32 WASM GEMM, so the two round apart. The identities
+// below are exact on the typed-array path and hold to float32 rounding on the WASM one.
+const exact = getBackend() === 'js'
+const same = (a: number, b: number, what: string): void => {
+  if (exact) assert.is(a, b, what)
+  else assert.ok(Math.abs(a - b) <= 1e-6 * Math.abs(b), `${what}: ${a} vs ${b}`)
+}
+
 test('growth preserves the function exactly', () => {
-  assert.is(r.growthMaxLogitDiff, 0)
-  assert.is(r.grown.startPerplexity, r.small.valPerplexity)
-  assert.is(r.control.startPerplexity, r.small.valPerplexity)
+  if (exact) assert.is(r.growthMaxLogitDiff, 0)
+  else assert.ok(r.growthMaxLogitDiff < 1e-5, `max logit change ${r.growthMaxLogitDiff}`)
+  same(r.grown.startPerplexity, r.small.valPerplexity, 'grown at growth')
+  same(r.control.startPerplexity, r.small.valPerplexity, 'control at growth')
   assert.ok(r.scratch.startPerplexity > r.small.valPerplexity + 5, `fresh ${r.scratch.startPerplexity} vs small ${r.small.valPerplexity}`)
 })
 
@@ -35,16 +46,9 @@ test('at equal extra steps the grown model beats the from-scratch model of its s
 })
 
 test('all-zero new tokens are dead: the grown-zero model trains exactly like the small model continued', () => {
-  assert.is(r.grownZero.startPerplexity, r.small.valPerplexity)
+  same(r.grownZero.startPerplexity, r.small.valPerplexity, 'grown-zero at growth')
   assert.is(r.grownZero.params, r.grown.params)
-  if (getBackend() === 'js') assert.is(r.grownZero.valPerplexity, r.control.valPerplexity)
-  else {
-    // With the WASM kernels a product's size picks its kernel: the small model's products fall
-    // below WASM_GEMM_MIN_WORK and accumulate in float64 on the typed-array GEMM, the grown
-    // model's (twice the tokens) run the float32 WASM GEMM, so the two trajectories round apart.
-    const rel = Math.abs(r.grownZero.valPerplexity - r.control.valPerplexity) / r.control.valPerplexity
-    assert.ok(rel < 1e-6, `grown-zero ${r.grownZero.valPerplexity} vs control ${r.control.valPerplexity}`)
-  }
+  same(r.grownZero.valPerplexity, r.control.valPerplexity, 'grown-zero vs control after training')
 })
 
 test.run()

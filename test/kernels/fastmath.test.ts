@@ -10,6 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Generator, Tensor, enableGrad, noGrad, randn, tensor } from '../../src/index.ts'
 import { erfF32, expF32, normalCdfF32 } from '../../src/kernels/fastmath.ts'
+import { getBackend } from '../../src/backend.ts'
 import { erf } from '../../src/kernels/math.ts'
 import { softmaxInto, softmaxRef } from '../../src/kernels/softmax.ts'
 import { geluBackward, geluBackwardRef } from '../../src/kernels/gelu.ts'
@@ -290,8 +291,9 @@ test('GELU forward: float32 fast path matches the float64 exact path rounded (st
   const x32 = x64.float()
   const y = x32.mT.gelu(), want = x32.double().mT.gelu()
   // NOTE: atol covers the float64 path, which cancels in 1 + erf(x / sqrt 2) (about 1e-16 |x|
-  // absolute) and so is less accurate than the float32 table in the far negative tail.
-  assertClose(y, want, { atol: 1e-15, rtol: 1.2e-7 })
+  // absolute) and so is less accurate than the float32 table in the far negative tail. With the
+  // wasm backend the op runs the SIMD GELU, whose bound is 8 float32 ulp (test/wasm/elementwise.test.ts).
+  assertClose(y, want, { atol: 1e-15, rtol: getBackend() === 'wasm' ? 8 * 2 ** -23 : 1.2e-7 })
   assert.is(y.dtype, 'float32')
   assert.ok(y instanceof Tensor)
 })
