@@ -18,7 +18,7 @@ import { TesseraError } from '../errors.ts'
 import { defaultKernels, kernels } from '../kernels/registry.ts'
 import { gemm, type GemmOperands } from '../kernels/gemm.ts'
 import { getBackend } from '../backend.ts'
-import { gemmWasm } from '../wasm/gemm.ts'
+import { gemmWasm, wasmGemmConfig } from '../wasm/gemm.ts'
 import { CTRL, CTRL_WORDS, KERNEL } from './protocol.ts'
 
 /** A worker, its control block, its last job number and the shared buffer it holds. */
@@ -81,9 +81,9 @@ function pooledGemm(g: GemmOperands): void {
   const wasm = getBackend() === 'wasm' && g.a instanceof Float32Array && g.b instanceof Float32Array && g.c instanceof Float32Array
   const single = wasm ? gemmWasm : gemm
   const threads = pool.length + 1
-  // Row blocks in multiples of the micro-kernel height (2 rows in JS, 4 in WASM); the main thread
+  // Row blocks in multiples of the micro-kernel height (2 rows in JS, MR in WASM); the main thread
   // takes the first block straight from the caller's arrays, so only the workers' rows are shared.
-  const mr = wasm ? 4 : 2
+  const mr = wasm ? wasmGemmConfig().MR : 2
   if (M * N * K < PARALLEL_LIMIT[wasm ? 'wasm' : 'js'] || M < mr * threads) return single(g)
   const rows = Math.ceil(M / threads / mr) * mr
   const base = Math.min(M, rows), R = M - base

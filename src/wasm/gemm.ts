@@ -15,7 +15,7 @@
  */
 import { gemm as gemmJs, type GemmOperands } from '../kernels/gemm.ts'
 import { gemmModuleBytes, type GemmKernelShape } from './gemm-module.ts'
-import { compileModule, instantiate, kernelMemory } from './runtime.ts'
+import { compileModule, instantiate, kernelMemory, wasmFeatures } from './runtime.ts'
 
 /**
  * The kernel is chosen from the work per row of C (N K), never from M: every row's value depends
@@ -33,8 +33,36 @@ export const WASM_GEMM_MIN_N = 4
 
 export interface WasmGemmConfig extends GemmKernelShape { MC: number; KC: number; NC: number }
 
-/** The blocking that won on V8 here (see bench/wasm.bench.ts). */
+/** The blocking that won on V8 here (KC 256, MC 128, NC 4096), with V8's kernel shape without relaxed SIMD. */
 export const WASM_GEMM_DEFAULT: WasmGemmConfig = { MR: 4, NR: 8, fma: false, MC: 128, KC: 256, NC: 4096 }
+
+/**
+ * The micro-kernel shape per engine, measured with `bench/wasm-gemm-shapes.ts` (GFLOPS at n = 256 /
+ * 512 / 1024, one thread, on this project's 2-core EPYC):
+ *   V8 (Node 20, no relaxed SIMD): 4x8 36.7 / 34.4 / 38.7; next best 2x16 31.7 / 29.3 / 34.4.
+ *   V8 with relaxed SIMD (Deno; Chromium and workerd are V8 too): 6x8 fused 37.3 / 36.4 / 39.1,
+ *     against 28.6 / 27.5 / 30.0 for plain 4x8.
+ *   JavaScriptCore (Bun): 2x16 34.5 / 33.7 / 36.8; fusing gains nothing there (34.5 / 34.5 / 36.5),
+ *     so the unfused kernel is kept.
+ * Larger tiles spill registers (4x12, 4x16 lose everywhere but JSC's 4x16).
+ */
+export const WASM_GEMM_SHAPES: Readonly<Record<'v8' | 'v8Relaxed' | 'jsc', WasmGemmConfig>> = {
+  v8: WASM_GEMM_DEFAULT,
+  v8Relaxed: { ...WASM_GEMM_DEFAULT, MR: 6, NR: 8, fma: true },
+  jsc: { ...WASM_GEMM_DEFAULT, MR: 2, NR: 16 },
+}
+
+let chosen: WasmGemmConfig | null = null
+
+/** The configuration for this runtime: JavaScriptCore (Bun, Safari) or V8 (everything else), fused where relaxed SIMD validates. */
+export function wasmGemmConfig(): WasmGemmConfig {
+  if (chosen) return chosen
+  const g = globalThis as { Bun?: unknown; navigator?: { userAgent?: string } }
+  const ua = g.navigator?.userAgent ?? ''
+  const jsc = g.Bun !== undefined || (/AppleWebKit/.test(ua) && !/Chrome|Chromium|Edg/.test(ua))
+  chosen = jsc ? WASM_GEMM_SHAPES.jsc : wasmFeatures().relaxedSimd ? WASM_GEMM_SHAPES.v8Relaxed : WASM_GEMM_SHAPES.v8
+  return chosen
+}
 
 type Macro = (ap: number, bp: number, c: number, mTiles: number, nTiles: number, kc: number, ldc: number, first: number) => void
 
@@ -61,9 +89,9 @@ const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m
 
 /**
  * C[rowStart:rowEnd] = A[rowStart:rowEnd] B with the SIMD kernel. `cfg` picks the micro-tile and the
- * blocking (defaults: `WASM_GEMM_DEFAULT`).
+ * blocking (default: `wasmGemmConfig()`, this runtime's measured best).
  */
-export function gemmWasm(g: GemmOperands, rowStart = 0, rowEnd = g.M, cfg: WasmGemmConfig = WASM_GEMM_DEFAULT): void {
+export function gemmWasm(g: GemmOperands, rowStart = 0, rowEnd = g.M, cfg: WasmGemmConfig = wasmGemmConfig()): void {
   const { N, K } = g
   const M = rowEnd - rowStart
   if (M <= 0 || N === 0) return

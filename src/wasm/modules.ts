@@ -7,7 +7,7 @@
  *   provideModules({ 'gemm-4x8': gemm, ... }); setBackend('wasm')
  */
 import { gemmModuleBytes } from './gemm-module.ts'
-import { WASM_GEMM_DEFAULT, wasmGemmModuleName } from './gemm.ts'
+import { WASM_GEMM_SHAPES, wasmGemmModuleName } from './gemm.ts'
 import { softmaxModuleBytes } from './softmax-module.ts'
 import { WASM_SOFTMAX_MODULE } from './softmax.ts'
 import { layerNormModuleBytes } from './layernorm-module.ts'
@@ -23,7 +23,8 @@ import { WASM_SCAN_MODULE } from './scan.ts'
 
 /** Name -> bytes of each prebuilt module: the kernels `setBackend('wasm')` uses. */
 export const WASM_MODULES: Readonly<Record<string, () => Uint8Array>> = {
-  [wasmGemmModuleName(WASM_GEMM_DEFAULT)]: () => gemmModuleBytes(WASM_GEMM_DEFAULT, { min: 16 }),
+  // Every engine's GEMM shape (wasmGemmConfig picks one at run time).
+  ...Object.fromEntries(Object.values(WASM_GEMM_SHAPES).map((cfg) => [wasmGemmModuleName(cfg), () => gemmModuleBytes(cfg, { min: 16 })])),
   [WASM_SOFTMAX_MODULE]: () => softmaxModuleBytes({ min: 16 }),
   [WASM_LAYERNORM_MODULE]: () => layerNormModuleBytes({ min: 16 }),
   [WASM_ELEMENTWISE_MODULE]: () => elementwiseModuleBytes({ min: 16 }),

@@ -7,7 +7,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { gemmRef, type GemmOperands } from '../../src/kernels/gemm.ts'
-import { gemmWasm, WASM_GEMM_DEFAULT, wasmGemmModuleName, type WasmGemmConfig } from '../../src/wasm/gemm.ts'
+import { gemmWasm, WASM_GEMM_DEFAULT, WASM_GEMM_SHAPES, wasmGemmConfig, wasmGemmModuleName, type WasmGemmConfig } from '../../src/wasm/gemm.ts'
+import { WASM_MODULES } from '../../src/wasm/modules.ts'
+import { validates } from '../../src/wasm/runtime.ts'
 import { gemmModuleBytes } from '../../src/wasm/gemm-module.ts'
 import { hasModule, wasmFeatures } from '../../src/wasm/runtime.ts'
 import { softmaxWasm } from '../../src/wasm/softmax.ts'
@@ -136,6 +138,19 @@ test('setBackend: wasm where it can run, a clear error where it cannot, and back
   }
   assert.throws(() => setBackend('gpu' as Backend), /backend must be 'js' or 'wasm', got "gpu"/)
   setBackend(before) // the suite may run with the wasm backend forced on
+})
+
+test('each engine\'s kernel shape is prebuilt; this runtime picks its own (fused only where relaxed SIMD validates)', () => {
+  for (const cfg of Object.values(WASM_GEMM_SHAPES)) {
+    const name = wasmGemmModuleName(cfg)
+    assert.ok(name in WASM_MODULES, `${name} is built`)
+    if (!cfg.fma || wasmFeatures().relaxedSimd) assert.ok(validates(WASM_MODULES[name]()), `${name} validates`)
+  }
+  const cfg = wasmGemmConfig()
+  const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined
+  if (isBun) assert.equal(cfg, WASM_GEMM_SHAPES.jsc)
+  else if (!wasmFeatures().relaxedSimd) assert.equal(cfg, WASM_GEMM_SHAPES.v8)
+  else assert.equal(cfg, WASM_GEMM_SHAPES.v8Relaxed)
 })
 
 test.run()
