@@ -3,6 +3,7 @@ import { Generator, kernels, randn, type Tensor } from '../src/index.ts'
 import { gemmRef } from '../src/kernels/gemm.ts'
 import { startThreads, stopThreads } from '../src/node/index.ts'
 import { wasmImpl, type Workload } from './harness.ts'
+import { setBackend } from '../src/backend.ts'
 
 const square = (n: number, seed: number): [Tensor, Tensor] => {
   const g = new Generator(seed)
@@ -37,6 +38,14 @@ export function gemmWorkloads({ quick }: { quick: boolean }): Workload[] {
     impls.push({ label: 'tessera', fn: () => a.matmul(b) })
     impls.push(wasmImpl(() => a.matmul(b)))
     if (n >= 128) impls.push({ label: 'tessera 2 threads', setup: () => warmThreads(() => a.matmul(b)), teardown: () => stopThreads(), fn: () => a.matmul(b) })
+    if (n >= 128) {
+      impls.push({
+        label: 'tessera wasm 2 threads',
+        setup: () => { setBackend('wasm'); return warmThreads(() => a.matmul(b)) },
+        teardown: async () => { await stopThreads(); setBackend('js') },
+        fn: () => a.matmul(b),
+      })
+    }
     return { key: `sgemm-${n}`, title: `sgemm ${n}x${n}`, flops: 2 * n ** 3, impls }
   })
   const n = quick ? 1024 : 4096

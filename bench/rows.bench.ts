@@ -15,6 +15,7 @@ export function rowWorkloads({ quick }: { quick: boolean }): Workload[] {
     { key: 'gelu', title: `GELU (erf) on ${n} floats`, bytes: 8 * n, impls: [
       { label: 'tessera', fn: () => v.gelu() },
       { label: 'tessera tanh approx', fn: () => v.gelu('tanh') },
+      wasmImpl(() => v.gelu()),
     ] },
     { key: 'layernorm', title: `layerNorm over [${rows},768]`, bytes: 8 * rows * 768, impls: [
       { label: 'tessera', fn: () => F.layerNorm(ln, [768], lw, lb) },
