@@ -30,10 +30,12 @@ for (;;) {
   const M = ctrl[CTRL.M], N = ctrl[CTRL.N], K = ctrl[CTRL.K], base = ctrl[CTRL.base], R = M - base
   // The shared A and C regions start at row `base`: shift the offsets so absolute row numbers work.
   const kernel = wasm ? gemmWasm : gemm
+  const started = performance.now()
   try {
     kernel({ M, N, K, a: data, aOff: -base * K, aRs: K, aCs: 1, b: data, bOff: R * K, bRs: N, bCs: 1, c: data, cOff: R * K + K * N - base * N },
       ctrl[CTRL.rowStart], ctrl[CTRL.rowEnd])
     ctrl[CTRL.failed] = 0
+    ctrl[CTRL.micros] = Math.round((performance.now() - started) * 1000)
   } catch (e) {
     console.error('gemm worker:', e)
     ctrl[CTRL.failed] = 1

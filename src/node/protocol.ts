@@ -13,9 +13,11 @@ export const CTRL = {
   kernel: 9,
   /** Set by the worker when its kernel threw (the job is still marked done, so nobody waits forever). */
   failed: 10,
+  /** The worker's time on its rows, in microseconds (the pool balances rows by measured speed). */
+  micros: 11,
 } as const
 
-export const CTRL_WORDS = 11
+export const CTRL_WORDS = 12
 
 /** Kernel codes: the typed-array GEMM over float64 operands, the WASM SIMD GEMM over float32. */
 export const KERNEL = { js: 0, wasm: 1 } as const
