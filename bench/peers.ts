@@ -1,7 +1,8 @@
 /**
- * @file Compare mode: the same workloads on @tensorflow/tfjs-backend-cpu and -wasm (dev
- * dependencies used only here), in the same process and run as tessera, on the same input values.
- * Each peer implementation downloads its result (dataSync) so lazy backends do the full work.
+ * @file Compare mode: the same workloads on @tensorflow/tfjs-backend-cpu and -wasm, and the sgemm
+ * ladder on @jax-js/jax's wasm device (dev dependencies used only here), in the same process and
+ * run as tessera, on the same input values. Each peer implementation downloads its result
+ * (dataSync) so lazy backends do the full work.
  */
 import { fileURLToPath } from 'node:url'
 import type { Workload } from './harness.ts'
@@ -142,6 +143,31 @@ export async function addPeers(workloads: Workload[]): Promise<Workload[]> {
         fn: () => fn(),
       }
     }
-    return { ...w, impls: [peer('cpu'), peer('wasm'), ...w.impls] }
+    const jax = jaxPeer(w.key)
+    return { ...w, impls: [peer('cpu'), peer('wasm'), ...(jax ? [jax] : []), ...w.impls] }
   })
+}
+
+/** jax-js (wasm device) on the sgemm ladder: `np.matmul` of the same-shaped operands, result downloaded. */
+function jaxPeer(key: string): Workload['impls'][number] | null {
+  const m = /^sgemm-(\d+)$/.exec(key)
+  if (!m) return null
+  const n = Number(m[1])
+  let fn: () => unknown = () => { throw new Error('not set up') }
+  return {
+    label: 'jax-js-wasm',
+    setup: async () => {
+      // jax-js probes navigator.gpu for WebGPU; Node 20 has no navigator.
+      const g = globalThis as { navigator?: object }
+      g.navigator ??= {}
+      const jax = await import('@jax-js/jax')
+      await jax.init()
+      jax.defaultDevice('wasm')
+      const a = jax.numpy.array(Float32Array.from({ length: n * n }, (_, i) => Math.sin(i))).reshape([n, n])
+      const b = jax.numpy.array(Float32Array.from({ length: n * n }, (_, i) => Math.cos(i))).reshape([n, n])
+      // jax-js arrays are consumed by ops; .ref keeps a and b alive across calls.
+      fn = () => jax.numpy.matmul(a.ref, b.ref).dataSync()
+    },
+    fn: () => fn(),
+  }
 }
