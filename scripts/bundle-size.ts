@@ -25,8 +25,14 @@ import { fileURLToPath } from 'node:url'
  */
 export const BUDGET = 184_000
 
-/** Gzipped bytes allowed for the typical application (scripts/size-app.ts): 80,404 B when set, 91,867 B after issue #9's vision layers joined `nn` (see README: esbuild keeps the whole namespace). */
-export const APP_BUDGET = 96_000
+/**
+ * Gzipped bytes allowed for the typical application (scripts/size-app.ts): 80,404 B when set (budget
+ * 96,000 B), 91,867 B after issue #9's vision layers joined `nn` (see README: esbuild keeps the whole
+ * namespace); raised to 132,000 B when the backend became automatic (issue #10): the kernel table
+ * now reaches the WebAssembly kernel generators, so every app carries them (+17.1 KB gzipped,
+ * 110,095 B).
+ */
+export const APP_BUDGET = 132_000
 
 /** Bundles and measures one entry point; sizes in bytes. */
 export async function measure(entry = '../src/index.ts'): Promise<{ minified: number; gzipped: number }> {

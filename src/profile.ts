@@ -19,6 +19,7 @@
 import { TesseraError } from './errors.ts'
 import { profileState } from './profile-state.ts'
 import { defaultKernels, kernels, type KernelTable } from './kernels/registry.ts'
+import { chooseBackend } from './backend.ts'
 import type { Module } from './nn/module.ts'
 
 /** Number of scalar parameters of `module` (shared parameters once); `trainableOnly` skips frozen ones. */
@@ -61,6 +62,7 @@ export function shapeOnly<T>(fn: () => T): T {
   const outer = profileState.shapeOnly === 0
   const saved: Partial<Record<keyof KernelTable, unknown>> = {}
   if (outer) {
+    chooseBackend() // install the backend's kernels first, so no stand-in swaps them back mid-pass
     for (const k of PARKED) {
       saved[k] = kernels[k]
       ;(kernels as Record<string, unknown>)[k] = noop

@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from 'uvu/run'
-import { setBackend, type Backend } from '../src/backend.ts'
+import { getBackend, setBackend, type Backend } from '../src/backend.ts'
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)))
 const pattern = process.argv[2] ? new RegExp(process.argv[2]) : null
@@ -20,12 +20,10 @@ function find(dir: string): string[] {
   })
 }
 
-// TESSERA_BACKEND=wasm runs the whole suite with the WebAssembly kernels swapped in.
+// The backend is chosen automatically (WebAssembly SIMD in Node 20); TESSERA_BACKEND=js or wasm forces one.
 const backend = process.env.TESSERA_BACKEND
-if (backend) {
-  setBackend(backend as Backend)
-  console.log(`backend: ${backend}`)
-}
+if (backend) setBackend(backend as Backend)
+console.log(`backend: ${getBackend()}${backend ? ' (TESSERA_BACKEND)' : ' (automatic)'}`)
 
 const files = find(root).filter((f) => !pattern || pattern.test(relative(root, f)))
 let captured = ''

@@ -15,8 +15,8 @@ import { hasModule, wasmFeatures } from '../../src/wasm/runtime.ts'
 import { softmaxWasm } from '../../src/wasm/softmax.ts'
 import { rowNormForwardWasm } from '../../src/wasm/layernorm.ts'
 import { Generator } from '../../src/rng.ts'
-import { getBackend, setBackend, type Backend } from '../../src/backend.ts'
-import { defaultKernels, kernels } from '../../src/kernels/registry.ts'
+import { defaultBackend, getBackend, setBackend, type Backend } from '../../src/backend.ts'
+import { BACKEND_KERNELS, defaultKernels, isBackendStandIn, kernels } from '../../src/kernels/registry.ts'
 import { randn } from '../../src/creation.ts'
 
 // workerd forbids compiling WebAssembly at run time: there the default kernel comes from the
@@ -138,6 +138,14 @@ test('setBackend: wasm where it can run, a clear error where it cannot, and back
   }
   assert.throws(() => setBackend('gpu' as Backend), /backend must be 'js' or 'wasm', got "gpu"/)
   setBackend(before) // the suite may run with the wasm backend forced on
+})
+
+test('the backend is chosen automatically: wasm where SIMD compiles, and no stand-in survives the choice', () => {
+  const f = wasmFeatures()
+  if (!f.simd) assert.is(defaultBackend(), 'js')
+  else if (f.compileFromBytes) assert.is(defaultBackend(), 'wasm')
+  const b = getBackend() // chosen by now (the runner or an earlier op)
+  for (const k of BACKEND_KERNELS) assert.not.ok(isBackendStandIn(kernels[k]), `${k} is still a stand-in under ${b}`)
 })
 
 test('each engine\'s kernel shape is prebuilt; this runtime picks its own (fused only where relaxed SIMD validates)', () => {
