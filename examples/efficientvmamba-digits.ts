@@ -18,11 +18,12 @@
  *   npx tsx examples/efficientvmamba-digits.ts            # full run (about two minutes of CPU)
  *   npx tsx examples/efficientvmamba-digits.ts --quick    # about 6 s of CPU, for smoke tests
  */
-import { Generator, nn, noGrad, optim, randn, tensor, type Tensor } from '../src/index.ts'
+import { Generator, nn, noGrad, randn, type Tensor } from '../src/index.ts'
 import { loadDataset } from '../src/node/datasets.ts'
 import { trainTestSplit } from '../src/data/sampling.ts'
 import { EfficientVMamba, type ES2D } from '../src/nn/arch/71-efficientvmamba.ts'
 import { updateBn } from '../src/nn/update-bn.ts'
+import { trainSampled, type TrainResult } from './lib/digits-vision.ts'
 
 export interface DemoOptions { quick?: boolean; seed?: number; log?: (line: string) => void }
 
@@ -64,19 +65,8 @@ class DigitsCNN extends nn.Module {
 
 type Model = nn.Module & { forward(x: Tensor): Tensor }
 
-function train(model: Model, x: Tensor, y: Tensor, steps: number, batch: number, g: Generator): { trainLoss: number; seconds: number } {
-  const opt = new optim.AdamW(model.parameters(), { lr: 5e-3, weightDecay: 0.01 })
-  const sched = new optim.CosineAnnealingLR(opt, { tMax: steps })
-  const last: number[] = []
-  const t0 = performance.now()
-  for (let s = 0; s < steps; s++) {
-    const ids = tensor(Array.from({ length: batch }, () => g.nextInt(0, x.shape[0])), { dtype: 'int32' })
-    opt.zeroGrad()
-    const l = nn.losses.crossEntropy(model.forward(x.indexSelect(0, ids)), y.indexSelect(0, ids))
-    l.backward(); opt.step(); sched.step()
-    last.push(l.item()); if (last.length > 10) last.shift()
-  }
-  return { trainLoss: last.reduce((a, b) => a + b, 0) / last.length, seconds: (performance.now() - t0) / 1000 }
+function train(model: Model, x: Tensor, y: Tensor, steps: number, batch: number, g: Generator): TrainResult {
+  return trainSampled(model, x, y, { steps, batch, generator: g, lr: 5e-3, weightDecay: 0.01 })
 }
 
 /** rms(C·h) / rms(C·h + D u) of the first ES2D's core on the images x: how much the selective scan itself contributes. */

@@ -18,10 +18,11 @@
  *   npx tsx examples/emov2-digits.ts --seeds 3  # three seeds
  *   npx tsx examples/emov2-digits.ts --quick    # a few seconds, for smoke tests
  */
-import { Generator, nn, noGrad, optim, profile, tensor, zeros, type Tensor } from '../src/index.ts'
+import { Generator, nn, noGrad, profile, zeros, type Tensor } from '../src/index.ts'
 import { loadDataset } from '../src/node/datasets.ts'
 import { trainTestSplit } from '../src/data/sampling.ts'
 import { updateBn } from '../src/nn/update-bn.ts'
+import { trainSampled, type TrainResult } from './lib/digits-vision.ts'
 import { ConvBNAct, MBConv } from '../src/nn/blocks.ts'
 import { EMOv2, type EOp } from '../src/nn/arch/02-emov2.ts'
 
@@ -66,20 +67,8 @@ export class DigitsMobileNetV2 extends nn.Module {
 
 type Model = nn.Module & { forward(x: Tensor): Tensor }
 
-function train(model: Model, x: Tensor, y: Tensor, steps: number, batch: number, g: Generator): { trainLoss: number; seconds: number } {
-  const opt = new optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0.05 })
-  const sched = new optim.CosineAnnealingLR(opt, { tMax: steps })
-  const last: number[] = []
-  const t0 = performance.now()
-  model.train()
-  for (let s = 0; s < steps; s++) {
-    const ids = tensor(Array.from({ length: batch }, () => g.nextInt(0, x.shape[0])), { dtype: 'int32' })
-    opt.zeroGrad()
-    const l = nn.losses.crossEntropy(model.forward(x.indexSelect(0, ids)), y.indexSelect(0, ids))
-    l.backward(); opt.step(); sched.step()
-    last.push(l.item()); if (last.length > 10) last.shift()
-  }
-  return { trainLoss: last.reduce((a, b) => a + b, 0) / last.length, seconds: (performance.now() - t0) / 1000 }
+function train(model: Model, x: Tensor, y: Tensor, steps: number, batch: number, g: Generator): TrainResult {
+  return trainSampled(model, x, y, { steps, batch, generator: g, lr: 3e-3, weightDecay: 0.05 })
 }
 
 const emo = (ops: EOp) => (g: Generator): Model => EMOv2.preset('tiny8x8', { generator: g, ops: [['conv'], [ops]] })

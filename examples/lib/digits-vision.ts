@@ -1,6 +1,6 @@
 /**
  * @file Shared harness of the vision demos on the bundled 8x8 digits (examples/simplenet-digits.ts,
- * examples/efficientformer-digits.ts): a seeded 75/25 split, nearest-neighbour upsampling to s x s
+ * examples/efficientformer-digits.ts; the sampled loop also in emov2 and efficientvmamba): a seeded 75/25 split, nearest-neighbour upsampling to s x s
  * (NCHW, one channel), a same-batches training loop (Adam, random ±1-pixel shift augmentation),
  * BN re-estimation and held-out accuracy, and MACs per image via profile.countMacs.
  */
@@ -50,6 +50,27 @@ export function trainModel(model: ImageModel, d: DigitImages, steps: number, bat
     const loss = nn.losses.crossEntropy(model.forward(xb), d.yTr.indexSelect(0, ids))
     loss.backward(); opt.step(); sched.step()
     last.push(loss.item()); if (last.length > 20) last.shift()
+  }
+  return { trainLoss: last.reduce((a, b) => a + b, 0) / last.length, seconds: (performance.now() - t0) / 1000 }
+}
+
+/**
+ * AdamW with cosine decay on batches drawn with replacement from (x, y) by `g` (no augmentation):
+ * the loop of the EMOv2 and EfficientVMamba demos. Returns the mean loss of the last 10 steps.
+ */
+export function trainSampled(model: ImageModel, x: Tensor, y: Tensor, o: { steps: number; batch: number; generator: Generator; lr: number; weightDecay: number }): TrainResult {
+  const { steps, batch, generator: g } = o
+  const opt = new optim.AdamW(model.parameters(), { lr: o.lr, weightDecay: o.weightDecay })
+  const sched = new optim.CosineAnnealingLR(opt, { tMax: steps })
+  const last: number[] = []
+  const t0 = performance.now()
+  model.train()
+  for (let s = 0; s < steps; s++) {
+    const ids = tensor(Array.from({ length: batch }, () => g.nextInt(0, x.shape[0])), { dtype: 'int32' })
+    opt.zeroGrad()
+    const l = nn.losses.crossEntropy(model.forward(x.indexSelect(0, ids)), y.indexSelect(0, ids))
+    l.backward(); opt.step(); sched.step()
+    last.push(l.item()); if (last.length > 10) last.shift()
   }
   return { trainLoss: last.reduce((a, b) => a + b, 0) / last.length, seconds: (performance.now() - t0) / 1000 }
 }
