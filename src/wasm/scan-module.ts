@@ -10,13 +10,14 @@
  *   A (nCh, Np) f32, bT / cT (L, Np) f64: B and C transposed; h (Np,) f64 scratch; y (nCh, L) f64
  *   per channel: h = 0; for t: e = exp(Δ_t A) (f32x4), h = e h + Δ_t u_t B_t (f64), y_t = Σ_n C_t,n h_n (f64).
  * Np is a multiple of 4 (padding states have A = B = C = 0, so they stay 0 and add nothing).
- * exp4 is the Cody-Waite reduction of src/wasm/softmax-module.ts (degree-7 Taylor polynomial,
- * truncation < 5e-9 relative, a few float32 roundings), with inputs below -87.3 flushed to 0;
- * Δ A <= 0 here, so 2^k never overflows.
+ * exp4 is src/wasm/elementwise-math.ts `VecMath.exp` (Cody-Waite reduction, degree-7 Taylor
+ * polynomial, truncation < 5e-9 relative, a few float32 roundings, subnormals kept);
+ * Δ A <= 0 here, so it never overflows.
  */
 import { encodeModule, ValType, type FuncDef } from './encode.ts'
 import { Body } from './body.ts'
-import { emitExp4, HIGH_HALF } from './softmax-module.ts'
+import { HIGH_HALF } from './softmax-module.ts'
+import { VecMath } from './elementwise-math.ts'
 
 const I32 = ValType.I32, V128 = ValType.V128
 
@@ -25,7 +26,8 @@ function scanFunction(): FuncDef {
   const f = new Body(10)
   const ch = f.local(I32), t = f.local(I32), n = f.local(I32), pa = f.local(I32), pb = f.local(I32), pc = f.local(I32), ph = f.local(I32)
   const idx = f.local(I32), rowB = f.local(I32)
-  const dtv = f.local(V128), dtuv = f.local(V128), x = f.local(V128), r = f.local(V128), k = f.local(V128), e = f.local(V128)
+  const dtv = f.local(V128), dtuv = f.local(V128), x = f.local(V128), e = f.local(V128)
+  const vm = new VecMath(f, 1)
   const yv = f.local(V128), hv = f.local(V128), eh = f.local(V128)
   f.get(NP).i32(3).op('i32.shl').set(rowB) // bytes of one (Np,) f64 row
   f.forLoop(ch, () => f.i32(0), () => f.get(NCH), 1, () => {
@@ -42,8 +44,7 @@ function scanFunction(): FuncDef {
       f.forLoop(n, () => f.i32(0), () => f.get(NP), 4, () => {
         // e = exp(Δ_t A[n..n+3])
         f.get(pa).get(n).i32(2).op('i32.shl').op('i32.add').vmem('v128.load').get(dtv).simd('f32x4.mul').set(x)
-        emitExp4(f, x, r, k)
-        f.set(e)
+        vm.exp([x], [e])
         for (const half of [0, 1]) {
           // Eqn (2a): h = e h + Δ u B (two states per f64x2)
           f.get(e)

@@ -7,47 +7,24 @@
  * The sum accumulates in float64 (two f64x2 accumulators fed by promoting the low and high halves
  * of each exp vector), like the typed-array kernel; 1/s is rounded to float32 before the scaling.
  *
- * exp4 (Cody-Waite range reduction): k = round(x log2 e), r = x − k ln2 (ln2 split in a high part
- * exact in float32 and a low part), exp(r) by its degree-7 Taylor polynomial in Horner form
- * (|r| <= ln2/2: truncation error below 5e-9 relative), times 2^k built in the exponent bits
- * ((k + 127) << 23). Inputs below −87.3 (where 2^k leaves the normal range) give exactly 0, as
- * exp(−∞) = 0 must for masked logits; NaN stays NaN.
+ * exp4 is the elementwise module's (src/wasm/elementwise-math.ts `VecMath.exp`: Cody-Waite
+ * reduction, degree-7 polynomial, subnormal results kept, 0 below −104 so exp(−∞) = 0 for masked
+ * logits; NaN stays NaN).
  */
 import { encodeModule, ValType, type FuncDef } from './encode.ts'
 import { Body } from './body.ts'
+import { VecMath } from './elementwise-math.ts'
 
 const I32 = ValType.I32, V128 = ValType.V128, F32 = ValType.F32, F64 = ValType.F64
 // i8x16.shuffle bytes moving lanes 2, 3 of an f32x4 to lanes 0, 1.
 export const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]
-const LOG2E = 1.4426950408889634
-const LN2_HI = 0.693145751953125 // ln 2 rounded to 16 significant bits: k * LN2_HI is exact for |k| < 2^8
-const LN2_LO = 1.4286067653302226e-6 // ln 2 − LN2_HI
-const EXP_MIN = -87.3 // below this, 2^k would be subnormal: the result is flushed to 0
-
-/** Emits exp of the f32x4 in local `x`, leaving it on the stack; `r` and `k` are scratch v128 locals. */
-export function emitExp4(f: Body, x: number, r: number, k: number): void {
-  // k = nearest(x · log2 e), as float lanes
-  f.get(x).f32x4(LOG2E).simd('f32x4.mul').simd('f32x4.nearest').set(k)
-  // r = (x − k·LN2_HI) − k·LN2_LO
-  f.get(x).get(k).f32x4(LN2_HI).simd('f32x4.mul').simd('f32x4.sub')
-  f.get(k).f32x4(LN2_LO).simd('f32x4.mul').simd('f32x4.sub').set(r)
-  // p(r) = 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r(1/720 + r/5040))))))
-  const coeffs = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1]
-  f.f32x4(coeffs[0])
-  for (let i = 1; i < coeffs.length; i++) f.get(r).simd('f32x4.mul').f32x4(coeffs[i]).simd('f32x4.add')
-  // × 2^k: the bit pattern (k + 127) << 23 (k clamped below so the exponent stays normal)
-  f.get(k).f32x4(-126).simd('f32x4.max').simd('i32x4.trunc_sat_f32x4_s').i32(127).simd('i32x4.splat').simd('i32x4.add')
-  f.i32(23).simd('i32x4.shl').simd('f32x4.mul')
-  // lanes with x < EXP_MIN become exactly 0 (the comparison is false for NaN, which stays NaN)
-  f.get(x).f32x4(EXP_MIN).simd('f32x4.lt').simd('v128.andnot')
-}
-
 function softmaxFunction(): FuncDef {
   // Params: 0 x, 1 out, 2 rows, 3 n.
   const [X, OUT, ROWS, N] = [0, 1, 2, 3]
   const f = new Body(4)
   const row = f.local(I32), j = f.local(I32), n4 = f.local(I32), xr = f.local(I32), or = f.local(I32), rowBytes = f.local(I32)
-  const v = f.local(V128), acc = f.local(V128), mv = f.local(V128), r = f.local(V128), k = f.local(V128), e = f.local(V128)
+  const v = f.local(V128), acc = f.local(V128), mv = f.local(V128), e = f.local(V128)
+  const vm = new VecMath(f, 1)
   const m = f.local(F32), s = f.local(F64), es = f.local(F32), acc2 = f.local(V128)
 
   f.get(N).i32(4).op('i32.mul').set(rowBytes)
@@ -71,8 +48,7 @@ function softmaxFunction(): FuncDef {
     f.f32x4(0).set(acc2)
     f.forLoop(j, () => f.i32(0), () => f.get(n4), 4, () => {
       f.get(xr).get(j).i32(2).op('i32.shl').op('i32.add').vmem('v128.load', 0, 2).get(mv).simd('f32x4.sub').set(v)
-      emitExp4(f, v, r, k)
-      f.set(e)
+      vm.exp([v], [e])
       f.get(or).get(j).i32(2).op('i32.shl').op('i32.add').get(e).vmem('v128.store', 0, 2)
       f.get(acc).get(e).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(acc)
       f.get(acc2).get(e).get(e).shuffle(HIGH_HALF).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(acc2)
@@ -81,8 +57,8 @@ function softmaxFunction(): FuncDef {
     f.get(acc2).lane('f64x2.extract_lane', 0).op('f64.add').get(acc2).lane('f64x2.extract_lane', 1).op('f64.add').set(s)
     f.forLoop(j, () => f.get(n4), () => f.get(N), 1, () => {
       f.get(xr).get(j).i32(2).op('i32.shl').op('i32.add').mem('f32.load').get(m).op('f32.sub').simd('f32x4.splat').set(v)
-      emitExp4(f, v, r, k)
-      f.lane('f32x4.extract_lane', 0).set(es)
+      vm.exp([v], [v])
+      f.get(v).lane('f32x4.extract_lane', 0).set(es)
       f.get(or).get(j).i32(2).op('i32.shl').op('i32.add').get(es).mem('f32.store')
       f.get(s).get(es).op('f64.promote_f32').op('f64.add').set(s)
     })
