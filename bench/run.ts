@@ -27,6 +27,7 @@ import { elementwiseWasmWorkloads } from './elementwise-wasm.bench.ts'
 import { depthwiseWasmWorkloads } from './depthwise-wasm.bench.ts'
 import { quantWasmWorkloads } from './quant-wasm.bench.ts'
 import { scanWasmWorkloads } from './scan-wasm.bench.ts'
+import { setBackend } from '../src/backend.ts'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(name)
@@ -37,6 +38,9 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === '--filter' || args[i] === '--time') i++
 }
 const quick = flag('--quick')
+// Rows labelled 'tessera' are the typed-array kernels; 'tessera wasm' rows select the WASM backend
+// for their own run (harness.ts wasmImpl). The automatic choice would otherwise make both WASM.
+setBackend('js')
 const filter = value('--filter') ? new RegExp(value('--filter')!) : null
 
 let workloads: Workload[] = [...gemmWorkloads({ quick }), ...rowWorkloads({ quick }), ...tapeWorkloads({ quick }), ...convWorkloads({ quick }), ...trainWorkloads(), ...attentionWorkloads({ quick }), ...bandedAttentionWorkloads({ quick }), ...emov2Workloads(), ...hypernetCascadeWorkloads(), ...vitWorkloads(), ...efficientNetWorkloads(), ...resnetRSWorkloads(), ...simpleNetWorkloads(), ...efficientFormerWorkloads(), ...mimoVPWorkloads(), ...scanWorkloads({ quick }), ...quantWorkloads({ quick }), ...sparseWorkloads({ quick }),
