@@ -23,7 +23,7 @@
  * quantized group sums keep float64 accumulation.
  */
 import { TesseraError } from './errors.ts'
-import { defaultKernels, isBackendStandIn, kernels, type KernelTable } from './kernels/registry.ts'
+import { defaultKernels, isBackendStandIn, kernels, type BackendKernel, type KernelTable } from './kernels/registry.ts'
 import { gemmWasm } from './wasm/gemm.ts'
 import { softmaxWasm } from './wasm/softmax.ts'
 import { rowNormForwardWasm } from './wasm/layernorm.ts'
@@ -36,8 +36,11 @@ import { hasModule, wasmFeatures } from './wasm/runtime.ts'
 
 export type Backend = 'js' | 'wasm'
 
-/** The entries the 'wasm' backend replaces (GEMM is handled apart: a worker pool may own it). */
-const WASM_KERNELS: Partial<KernelTable> = {
+/**
+ * The entries the 'wasm' backend replaces: every BACKEND_KERNELS entry (the type makes the compiler
+ * check the two lists agree) except GEMM, handled apart because a worker pool may own it.
+ */
+const WASM_KERNELS: { [K in Exclude<BackendKernel, 'gemm'>]: KernelTable[K] } = {
   softmax: softmaxWasm,
   rowNormForward: rowNormForwardWasm,
   unary: unaryWasm,

@@ -38,6 +38,8 @@ export const BACKEND_KERNELS = [
   'gemmI8', 'matvecQ8', 'matvecQ4', 'matmulQ4', 'selectiveScan',
 ] as const satisfies readonly (keyof KernelTable)[]
 
+export type BackendKernel = (typeof BACKEND_KERNELS)[number]
+
 const resolvers = new Set<unknown>()
 
 /**
